@@ -1,0 +1,89 @@
+import type { Activation } from "./config.js";
+
+/** How a backend stores a tensor. Weights may arrive as f16/bf16; activations and cache are f32, ids i32. */
+export type WeightDType = "f32" | "f16" | "bf16";
+export type DType = WeightDType | "i32";
+
+/** A tensor owned by a backend: CPU memory, WebAssembly memory or a GPU buffer. Row-major. */
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** Hyper-parameters of the state-space kernels (`ssdScan`, `ssmStep`). */
+export interface SsmParams {
+  readonly groups: number; // G: head h uses group floor(h / (H/G))
+  readonly stateSize: number; // N
+  readonly chunkSize: number; // SSD chunk length (ssdScan only)
+  readonly dtMin: number; // dt is clamped to [dtMin, dtMax] after softplus
+  readonly dtMax: number;
+}
+
+/** Per-layer parameters of the state-space kernels. */
+export interface SsmWeights<T extends Tensor> {
+  readonly dtBias: T; // [H]
+  readonly A: T; // [H], A = -exp(A_log)
+  readonly D: T; // [H], skip connection
+}
+
+/**
+ * Every op a Mamba2 forward pass needs. Destination passing: the first argument is a preallocated output,
+ * whose shape says how much to compute. `mask` is an i32 [B, T] tensor of 0/1 (null: every position present);
+ * a masked position is absent: it changes no state and its output is unspecified.
+ *
+ * Layouts: `zxbcdt` is in_proj's output [B·T, E + convDim + H] = z | xBC | dt; `xbc` is the conv output
+ * [B·T, convDim] = x (E, as [H, P]) | B (G·N) | C (G·N).
+ */
+export interface Kernels<T extends Tensor = Tensor> {
+  /** out[r, :] = table[ids[r], :]. out [R, D], table [V, D], ids i32 [R]. */
+  embedding(out: T, table: T, ids: T): void;
+  /** out[r, :] = w ⊙ x[r, :] / sqrt(mean(x[r, :]²) + eps). out, x [R, D], weight [D]. */
+  rmsNorm(out: T, x: T, weight: T, eps: number): void;
+  /** out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O], x [R, I], w [O, I], bias [O] or null. */
+  matmul(out: T, x: T, w: T, bias: T | null): void;
+  /** out = a + b, elementwise, same shapes. */
+  add(out: T, a: T, b: T): void;
+  /**
+   * Causal depthwise conv with state, then the activation, over the columns [offset, offset + C) of x.
+   * out [B, T, C], x [B, T, S], weight [C, K], bias [C] or null, state [B, C, K] (the last K present inputs,
+   * oldest first; read, then updated). out[b, t, c] = act(bias[c] + Σ_k weight[c, k]·window_t[k]), where
+   * window_t is the state after pushing x[b, t, offset + c].
+   */
+  causalConv1d(out: T, x: T, offset: number, weight: T, bias: T | null, state: T, mask: T | null, activation: Activation): void;
+  /**
+   * Prefill of the selective state space in the chunked SSD form. y [B, T, H, P], xbc [B, T, convDim],
+   * zxbcdt [B, T, S] (dt = its last H columns), state [B, H, P, N] (initial state; updated to the final one).
+   * dt = clamp(softplus(dt + dtBias)), S_t = exp(dt·A)·S_{t-1} + dt·x_t ⊗ B_t, y_t = S_t·C_t + D·x_t.
+   */
+  ssdScan(y: T, xbc: T, zxbcdt: T, w: SsmWeights<T>, state: T, mask: T | null, p: SsmParams): void;
+  /** One step of the same recurrence (T = 1). Shapes as ssdScan. */
+  ssmStep(y: T, xbc: T, zxbcdt: T, w: SsmWeights<T>, state: T, mask: T | null, p: SsmParams): void;
+  /**
+   * Gated RMSNorm: g = y ⊙ silu(z), normalized over each group of `groupSize` channels (E: HF's whole-width
+   * norm). out, y [R, E], z [R, S] (z = its first E columns), weight [E].
+   */
+  gatedRmsNorm(out: T, y: T, z: T, weight: T, eps: number, groupSize: number): void;
+  /** out[r] = the first index of the largest x[r, :]. out i32 [R], x [R, V]. */
+  argmax(out: T, x: T): void;
+}
+
+/** Memory and kernels of one device. The model only talks to this. */
+export interface Backend<T extends Tensor = Tensor> {
+  readonly name: string;
+  readonly kernels: Kernels<T>;
+  /** A weight from its raw little-endian bytes; the backend keeps the dtype or widens it. */
+  weight(shape: readonly number[], dtype: WeightDType, bytes: Uint8Array): T;
+  /** A zero-filled tensor for activations, cache or ids. */
+  zeros(shape: readonly number[], dtype: "f32" | "i32"): T;
+  /** Host → device, the whole tensor. */
+  write(t: T, data: Float32Array | Int32Array): void;
+  readF32(t: T): Promise<Float32Array>;
+  readI32(t: T): Promise<Int32Array>;
+  /** dst ← src, same shape. */
+  copy(dst: T, src: T): void;
+  free(t: T): void;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

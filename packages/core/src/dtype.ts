@@ -1,0 +1,47 @@
+import type { WeightDType } from "./backend.js";
+import { fail } from "./errors.js";
+
+/** safetensors dtype names → ours. */
+export function weightDType(st: string, where: string): WeightDType {
+  switch (st) {
+    case "F32": return "f32";
+    case "F16": return "f16";
+    case "BF16": return "bf16";
+    default: return fail(`${where}: unsupported dtype ${st} (supported: F32, F16, BF16)`);
+  }
+}
+
+/** IEEE binary16 → float32. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+let table: Float32Array | undefined;
+function halfTable(): Float32Array {
+  if (!table) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = halfToFloat(h);
+  }
+  return table;
+}
+
+/** Little-endian bytes of a weight → float32 values (copied, so the source may be unaligned). */
+export function toFloat32(bytes: Uint8Array, dtype: WeightDType): Float32Array {
+  const aligned = bytes.slice().buffer;
+  if (dtype === "f32") return new Float32Array(aligned);
+  const half = new Uint16Array(aligned);
+  const out = new Float32Array(half.length);
+  if (dtype === "bf16") {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < half.length; i++) bits[i] = half[i] << 16;
+  } else {
+    const table = halfTable();
+    for (let i = 0; i < half.length; i++) out[i] = table[half[i]];
+  }
+  return out;
+}

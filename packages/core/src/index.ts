@@ -1,0 +1,16 @@
+export type { Backend, DType, Kernels, SsmParams, SsmWeights, Tensor, WeightDType } from "./backend.js";
+export { numel } from "./backend.js";
+export { blobSource, bytesSource, responseSource, toByteSource, type ByteInput, type ByteSource } from "./bytes.js";
+export { Mamba2Cache } from "./cache.js";
+export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2Config, type Mamba2Dims } from "./config.js";
+export { halfToFloat, toFloat32 } from "./dtype.js";
+export { Mamba2Error } from "./errors.js";
+export { generate, generateAll, leftPad, type GenerateOptions, type GenerationStep } from "./generate.js";
+export { parseJson } from "./json.js";
+export { buildModel, loadModel, openSafetensors, type LoadOptions, type ModelFiles } from "./load.js";
+export { perplexity, sequenceLoss, sumNll, type PerplexityResult } from "./loss.js";
+export { Mamba2Model, type ForwardOptions, type ForwardResult, type ModelOptions, type TokenIds } from "./model.js";
+export { createReferenceBackend, RefTensor } from "./reference/index.js";
+export { MAX_HEADER_BYTES, SafetensorsFile, type TensorEntry } from "./safetensors.js";
+export { argmaxOf, checkSampling, Rng, sampleToken, type SamplingOptions } from "./sampling.js";
+export { checkTensors, expectedTensors, loadWeights, type LayerWeights, type ModelWeights, type TensorStore } from "./weights.js";

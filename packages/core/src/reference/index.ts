@@ -1,0 +1,51 @@
+import type { Backend, Kernels } from "../backend.js";
+import { toFloat32 } from "../dtype.js";
+import { fail } from "../errors.js";
+import { add } from "./ops/add.js";
+import { argmax } from "./ops/argmax.js";
+import { causalConv1d } from "./ops/causal-conv1d.js";
+import { embedding } from "./ops/embedding.js";
+import { gatedRmsNorm } from "./ops/gated-rms-norm.js";
+import { matmul } from "./ops/matmul.js";
+import { rmsNorm } from "./ops/rms-norm.js";
+import { ssdScan } from "./ops/ssd-scan.js";
+import { ssmStep } from "./ops/ssm-step.js";
+import { RefTensor } from "./tensor.js";
+
+export { RefTensor };
+
+const kernels: Kernels<RefTensor> = {
+  embedding, rmsNorm, matmul, add, causalConv1d, ssdScan, ssmStep, gatedRmsNorm, argmax,
+};
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The reference backend: plain TypeScript over typed arrays, float32 storage (f16/bf16 weights widened on
+ * load) and float64 sums. Slow and exact: the oracle the WASM and WebGPU backends are checked against.
+ */
+export function createReferenceBackend(): Backend<RefTensor> {
+  return {
+    name: "reference",
+    kernels,
+    weight(shape, dtype, bytes) {
+      const data = toFloat32(bytes, dtype);
+      if (data.length !== size(shape)) fail(`weight of shape [${shape.join(", ")}] got ${data.length} values`);
+      return new RefTensor([...shape], "f32", data);
+    },
+    zeros(shape, dtype) {
+      const n = size(shape);
+      return new RefTensor([...shape], dtype, dtype === "i32" ? new Int32Array(n) : new Float32Array(n));
+    },
+    write(t, data) {
+      if (data.length !== t.data.length) fail(`write: ${data.length} values into a tensor of ${t.data.length}`);
+      t.data.set(data);
+    },
+    readF32: async (t) => Float32Array.from(t.data),
+    readI32: async (t) => Int32Array.from(t.data),
+    copy(dst, src) {
+      dst.data.set(src.data);
+    },
+    free() {},
+  };
+}
