@@ -4,7 +4,7 @@ import { bytesSource, checkTensors, loadModel, openSafetensors, parseConfig, Saf
 import { fixtureDir } from "./helpers.js";
 
 /** A safetensors file from a header object and a data length. */
-function file(header: object, dataBytes: number, headerLenOverride?: number): Uint8Array {
+function file(header: object, dataBytes: number, headerLenOverride?: number): Uint8Array<ArrayBuffer> {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(8 + json.length + dataBytes);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerLenOverride ?? json.length), true);

@@ -1,0 +1,56 @@
+import { Mamba2Error } from "@mamba2/core";
+import { TokenizerError } from "@mamba2/tokenizer";
+import { parseFlags, UsageError } from "./args.js";
+import { FORWARD_FLAGS, FORWARD_HELP, forwardCommand } from "./forward.js";
+import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
+import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
+
+const COMMANDS = {
+  generate: { flags: GENERATE_FLAGS, booleans: ["json"], help: GENERATE_HELP, run: generateCommand },
+  forward: { flags: FORWARD_FLAGS, booleans: [], help: FORWARD_HELP, run: forwardCommand },
+  perplexity: { flags: PERPLEXITY_FLAGS, booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
+};
+
+const USAGE = `Usage: mamba2 <command> [flags]   (mamba2 <command> --help for its flags)
+
+Commands:
+  generate     stream a continuation of a prompt (default model: the bundled mamba2-shakespeare)
+  forward      write the logits of every position to a file
+  perplexity   perplexity of a text file`;
+
+async function main(argv: string[]): Promise<number> {
+  const out = (s: string) => void process.stdout.write(s);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    out(USAGE + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name as keyof typeof COMMANDS];
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
+    const flags = parseFlags(rest, command.flags, command.booleans);
+    if (flags.help) {
+      out(command.help + "\n");
+      return 0;
+    }
+    await command.run(flags, out);
+    return 0;
+  } catch (e) {
+    // Bad input of any kind (flags, files, ids, shapes): one line, exit code 2.
+    if (e instanceof Mamba2Error || e instanceof TokenizerError) {
+      process.stderr.write(`mamba2: error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: Error) => {
+    process.stderr.write(`mamba2: internal error: ${e.stack ?? e.message}\n`);
+    process.exitCode = 1;
+  },
+);

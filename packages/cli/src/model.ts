@@ -1,0 +1,38 @@
+import { fileURLToPath } from "node:url";
+import { createReferenceBackend, type Backend, type Mamba2Model } from "@mamba2/core";
+import { loadModelFromDir } from "@mamba2/core/node";
+import type { Mamba2Tokenizer } from "@mamba2/tokenizer";
+import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
+import { type Flags, stringFlag, UsageError } from "./args.js";
+
+/** The model shipped in the repository: used when --model is not given. */
+export const BUNDLED_MODEL = fileURLToPath(new URL("../../../models/mamba2-shakespeare", import.meta.url));
+
+const BACKENDS: Record<string, () => Backend> = {
+  reference: createReferenceBackend,
+};
+export const BACKEND_NAMES = ["auto", ...Object.keys(BACKENDS)];
+
+/** `--backend`: auto picks the fastest available (today: reference). */
+export function backendFrom(flags: Flags): Backend {
+  const name = stringFlag(flags, "backend") ?? "auto";
+  if (name === "auto") return createReferenceBackend();
+  const make = BACKENDS[name];
+  if (!make) throw new UsageError(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(", ")})`);
+  return make();
+}
+
+export interface Loaded {
+  model: Mamba2Model;
+  tokenizer: Mamba2Tokenizer | null;
+  dir: string;
+}
+
+/** The model of --model (or the bundled one) on --backend, with its tokenizer when the folder has one. */
+export async function openModel(flags: Flags): Promise<Loaded> {
+  const dir = stringFlag(flags, "model") ?? BUNDLED_MODEL;
+  const backend = backendFrom(flags);
+  const model = await loadModelFromDir(dir, { backend });
+  const tokenizer = hasTokenizer(dir) ? await loadTokenizer(dir) : null;
+  return { model, tokenizer, dir };
+}

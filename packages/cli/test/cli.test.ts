@@ -1,0 +1,125 @@
+// The built `mamba2` command, end to end on the bundled model and the fixtures (reference backend).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readGoldens, relErr } from "@mamba2/core/testing";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const main = join(root, "packages/cli/dist/main.js");
+const shakespeare = join(root, "models/mamba2-shakespeare");
+const tiny = join(root, "fixtures/tiny");
+const tmp = mkdtempSync(join(tmpdir(), "mamba2-cli-"));
+
+function mamba2(...args: string[]) {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Golden tensors as plain number arrays. */
+function goldens(path: string): Record<string, number[]> {
+  return Object.fromEntries([...readGoldens(readFileSync(path))].map(([name, g]) => [name, Array.from(g.values)]));
+}
+
+const sh = goldens(join(shakespeare, "golden.safetensors"));
+const shInfo = JSON.parse(readFileSync(join(shakespeare, "golden.json"), "utf8"));
+const tg = goldens(join(tiny, "golden.safetensors"));
+
+describe("mamba2 generate", () => {
+  it.each([0, 1, 2])("greedy text %i of the bundled Shakespeare model, exactly", (i) => {
+    const prompt: string = shInfo.prompts[i];
+    const expected = sh[`greedy_ids.${i}`];
+    const r = mamba2("generate", "--prompt", prompt, "--temperature", "0", "--max-new-tokens", String(expected.length), "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.tokens).toEqual(expected);
+    expect(prompt + out.text).toBe(shInfo[`greedy_text.${i}`]);
+    expect(out.backend).toBe("reference");
+    expect(out.prefill_tokens_per_s).toBeGreaterThan(0);
+    expect(out.decode_tokens_per_s).toBeGreaterThan(0);
+  });
+
+  it("streams the prompt and its continuation as text", () => {
+    const r = mamba2("generate", "--prompt", "ROMEO:\n", "--temperature", "0", "--max-new-tokens", "64");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(shInfo["greedy_text.0"] + "\n");
+  });
+
+  it("takes ids, and ';'-separated ids as a left-padded batch, on a model without tokenizer", () => {
+    const a = tg.input_ids_a;
+    const b = tg.input_ids_b;
+    const r = mamba2("generate", "--model", tiny, "--ids", a.join(","), "--temperature", "0", "--max-new-tokens", "12", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tokens: tg.greedy_tokens_a, text: null });
+    const batch = JSON.parse(mamba2("generate", "--model", tiny, "--ids", `${a.join(",")};${b.join(",")}`, "--temperature", "0", "--max-new-tokens", "12", "--json").stdout);
+    expect(batch.tokens).toEqual([tg.batch_greedy_tokens.slice(0, 12), tg.batch_greedy_tokens.slice(12)]);
+    expect(batch.text).toEqual([null, null]);
+  });
+
+  it("samples reproducibly with a seed", () => {
+    const args = ["generate", "--prompt", "JULIET:", "--temperature", "0.9", "--top-k", "40", "--top-p", "0.9", "--seed", "11", "--max-new-tokens", "20", "--json"];
+    const a = JSON.parse(mamba2(...args).stdout);
+    expect(a.tokens).toHaveLength(20);
+    expect(JSON.parse(mamba2(...args).stdout).tokens).toEqual(a.tokens);
+  });
+});
+
+describe("mamba2 forward", () => {
+  it("writes float32 logits [T, V] equal to the golden", () => {
+    const out = join(tmp, "logits.bin");
+    const r = mamba2("forward", "--model", tiny, "--ids", tg.input_ids_a.join(","), "--out", out);
+    expect(r.code).toBe(0);
+    const buf = readFileSync(out);
+    const logits = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+    expect(logits.length).toBe(tg.input_ids_a.length * 300);
+    expect(relErr(logits, tg.logits_a_f64)).toBeLessThan(1e-4);
+  });
+});
+
+describe("mamba2 perplexity", () => {
+  it("gives the validation perplexity of the bundled model (54.70 within 0.05%)", () => {
+    const text = readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8").slice(1003788);
+    const file = join(tmp, "val.txt");
+    writeFileSync(file, text);
+    const r = mamba2("perplexity", "--model", shakespeare, "--file", file, "--window", "256", "--max-tokens", "2048");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ tokens: 2048, windows: 8 });
+    expect(Math.abs(out.ppl / shInfo.val_ppl - 1)).toBeLessThan(5e-4);
+    expect(out.mean_nll).toBeCloseTo(shInfo.val_mean_nll, 4);
+  });
+});
+
+describe("bad input: one line on stderr, exit code 2", () => {
+  const badConfig = join(tmp, "bad-config");
+  const truncated = join(tmp, "truncated");
+  spawnSync("mkdir", ["-p", badConfig, truncated]);
+  writeFileSync(join(badConfig, "config.json"), '{"model_type": "mamba2", "hidden_size": ');
+  writeFileSync(join(truncated, "config.json"), readFileSync(join(tiny, "config.json")));
+  writeFileSync(join(truncated, "model.safetensors"), readFileSync(join(tiny, "model.safetensors")).subarray(0, 5000));
+
+  it.each([
+    [["generate", "--model", join(tmp, "nope"), "--ids", "1"], /nope: not a model folder/],
+    [["generate", "--model", badConfig, "--ids", "1"], /bad-config\/config.json: invalid JSON/],
+    [["generate", "--model", truncated, "--ids", "1"], /truncated\/model.safetensors: tensor .*: data ends at byte \d+ but the file has \d+ data bytes/],
+    [["generate", "--model", tiny, "--ids", "1,x"], /--ids: 'x' in row 0 is not a token id/],
+    [["generate", "--model", tiny, "--ids", "1,300"], /token id 300 in row 0 is out of range \[0, 300\)/],
+    [["generate", "--model", tiny, "--prompt", "hi"], /has no tokenizer.json: use --ids/],
+    [["generate", "--ids", "1", "--bogus", "2"], /Unknown option '--bogus'/],
+    [["generate", "--ids", "1", "--temperature", "hot"], /--temperature must be a number, found 'hot'/],
+    [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, reference\)/],
+    [["generate"], /generate needs exactly one of --prompt or --ids/],
+    [["forward", "--model", tiny, "--ids", "1"], /forward needs --out FILE/],
+    [["perplexity", "--file", join(tmp, "missing.txt")], /missing.txt: no such file/],
+    [["launch"], /unknown command 'launch'/],
+  ])("%j", (args, message) => {
+    const r = mamba2(...(args as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
