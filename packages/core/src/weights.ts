@@ -80,7 +80,12 @@ export async function loadWeights<T extends Tensor>(backend: Backend<T>, config:
   const d = dimsOf(config);
   const load = async (name: string, shape?: number[]): Promise<T> => {
     const e = store.tensors.get(name)!;
-    return backend.weight(shape ?? e.shape, weightDType(e.dtype, name), await store.bytes(name));
+    try {
+      return backend.weight(shape ?? e.shape, weightDType(e.dtype, name), await store.bytes(name));
+    } catch (err) {
+      if (err instanceof RangeError) fail(`${store.name}: out of memory loading tensor ${name} (${e.end - e.begin} bytes): ${err.message}`);
+      throw err;
+    }
   };
   const optional = (name: string) => (store.tensors.has(name) ? load(name) : Promise.resolve(null));
   const layers: LayerWeights<T>[] = [];
