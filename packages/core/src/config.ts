@@ -2,7 +2,7 @@ import { fail } from "./errors.js";
 import { parseJson } from "./json.js";
 
 /** Activations the causal conv may use (transformers' `hidden_act`). */
-export const ACTIVATIONS = ["silu", "swish", "relu", "gelu", "identity"] as const;
+export const ACTIVATIONS = ["silu", "swish", "relu", "identity"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** transformers' `Mamba2Config`, field for field, with its defaults. */

@@ -4,7 +4,7 @@ export { blobSource, bytesSource, responseSource, toByteSource, type ByteInput, 
 export { Mamba2Cache } from "./cache.js";
 export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2Config, type Mamba2Dims } from "./config.js";
 export { halfToFloat, toFloat32 } from "./dtype.js";
-export { Mamba2Error } from "./errors.js";
+export { fail, Mamba2Error } from "./errors.js";
 export { generate, generateAll, leftPad, type GenerateOptions, type GenerationStep } from "./generate.js";
 export { parseJson } from "./json.js";
 export { buildModel, loadModel, openSafetensors, type LoadOptions, type ModelFiles } from "./load.js";

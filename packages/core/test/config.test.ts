@@ -43,7 +43,7 @@ describe("parseConfig", () => {
     [{ n_groups: 3 }, /num_heads \(8\) must be divisible by n_groups \(3\)/],
     [{ state_size: 0 }, /state_size must be a positive integer, found 0/],
     [{ hidden_size: 64.5 }, /hidden_size must be a positive integer, found 64.5/],
-    [{ hidden_act: "mish" }, /hidden_act must be one of silu, swish, relu, gelu, identity, found "mish"/],
+    [{ hidden_act: "mish" }, /hidden_act must be one of silu, swish, relu, identity, found "mish"/],
     [{ layer_norm_epsilon: -1 }, /layer_norm_epsilon must be a positive number/],
     [{ time_step_limit: [1, 0] }, /time_step_limit must be \[min, max\]/],
     [{ model_type: "mamba" }, /model_type is "mamba", expected "mamba2"/],

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Golden, readGoldens } from "../src/testing.js";
+import { type Golden, readGoldens } from "../src/testing/compare.js";
 
-export { maxAbsDiff, relErr } from "../src/testing.js";
+export { maxAbsDiff, relErr } from "../src/testing/compare.js";
 export type { Golden };
 
 export const fixtureDir = (name: string) => fileURLToPath(new URL(`../../../fixtures/${name}/`, import.meta.url));

@@ -118,14 +118,3 @@ describe("gatedRmsNorm", () => {
     expect(maxAbsDiff(out.data, g.map((v) => v / r))).toBeLessThan(1e-6);
   });
 });
-
-describe("activations", () => {
-  it("gelu (erf form) and silu match known values", async () => {
-    const { activate } = await import("../src/reference/math.js");
-    // gelu(x) = x·Φ(x); Φ from tables
-    for (const [x, v] of [[1, 0.8413447460685429], [0.5, 0.3457312306370065], [3, 2.99595030590511], [-2.7, -0.009360829268]]) {
-      expect(activate(x, "gelu")).toBeCloseTo(v, 9);
-    }
-    expect(activate(2, "silu")).toBeCloseTo(2 / (1 + Math.exp(-2)), 15);
-  });
-});

@@ -1,0 +1,220 @@
+/**
+ * The kernel conformance suite: every kernel of a backend against the reference backend (float64 sums) on the
+ * same inputs — fixed shapes with odd sizes and seeded random shapes (the seed is in the test name) — comparing
+ * outputs and updated states by max |Δ| relative to the output's scale and by NMSE = mse(a, b) / mse(b, 0).
+ */
+import { describe, expect, it } from "vitest";
+import type { Activation } from "../config.js";
+import type { Backend, SsmParams, Tensor, WeightDType } from "../backend.js";
+import { createReferenceBackend } from "../reference/index.js";
+import { Rng } from "../sampling.js";
+import { relErr } from "./compare.js";
+
+/** Tolerances of a float32 backend against the float64-summing reference. */
+export const KERNEL_TOLERANCE = { rel: 1e-4, nmse: 1e-9 };
+
+export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    num += (actual[i] - expected[i]) ** 2;
+    den += expected[i] ** 2;
+  }
+  return den === 0 ? num : num / den;
+}
+
+/** float32 values → little-endian bytes of a weight dtype (f16 rounds to nearest even, bf16 truncates). */
+export function weightBytes(values: Float32Array, dtype: WeightDType): Uint8Array {
+  if (dtype === "f32") return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  const bits = new Uint32Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = dtype === "bf16" ? bits[i] >>> 16 : floatToHalf(values[i]);
+  return new Uint8Array(out.buffer);
+}
+
+function floatToHalf(v: number): number {
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a >= 65520) return sign | 0x7c00;
+  if (a < 2 ** -24 / 2) return sign;
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const m = Math.round(a / 2 ** (e - 10));
+  return m >= 2048 ? sign | ((e + 16) << 10) : sign | (m < 1024 ? m : ((e + 15) << 10) | (m - 1024));
+}
+
+
+/** One kernel call on given inputs; returns the tensors to compare (outputs and states). */
+interface Case {
+  name: string;
+  run<T extends Tensor>(b: Backend<T>, rng: () => Rng): T[];
+}
+
+const floats = (n: number, rng: Rng, scale = 1) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+
+function f32<T extends Tensor>(b: Backend<T>, shape: number[], data: Float32Array | Int32Array, dtype: "f32" | "i32" = "f32"): T {
+  const t = b.zeros(shape, dtype);
+  b.write(t, data);
+  return t;
+}
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+function matmulCase(rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Case {
+  return {
+    name: `matmul R=${rows} O=${outDim} I=${inDim} ${dtype}${bias ? " +bias" : ""}`,
+    run(b, rng) {
+      const r = rng();
+      const out = b.zeros([rows, outDim], "f32");
+      const w = b.weight([outDim, inDim], dtype, weightBytes(floats(outDim * inDim, r), dtype));
+      const bb = bias ? b.weight([outDim], "f32", weightBytes(floats(outDim, r), "f32")) : null;
+      b.kernels.matmul(out, f32(b, [rows, inDim], floats(rows * inDim, r)), w, bb);
+      return [out];
+    },
+  };
+}
+
+function ssmCase(kind: "ssdScan" | "ssmStep", B: number, T: number, H: number, P: number, G: number, N: number, chunk: number, masked: boolean): Case {
+  return {
+    name: `${kind} B=${B} T=${T} H=${H} P=${P} G=${G} N=${N} chunk=${chunk}${masked ? " masked" : ""}`,
+    run(b, rng) {
+      const r = rng();
+      const convDim = H * P + 2 * G * N;
+      const zw = H * P + convDim + H;
+      const y = b.zeros([B, T, H, P], "f32");
+      const state = f32(b, [B, H, P, N], floats(B * H * P * N, r));
+      const mask = masked ? f32(b, [B, T], Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 2 ? 0 : 1)), "i32") : null;
+      const w = {
+        dtBias: b.weight([H], "f32", weightBytes(floats(H, r), "f32")),
+        A: b.weight([H], "f32", weightBytes(Float32Array.from(floats(H, r), (v) => -Math.exp(v)), "f32")),
+        D: b.weight([H], "f32", weightBytes(floats(H, r), "f32")),
+      };
+      const p: SsmParams = { groups: G, stateSize: N, chunkSize: chunk, dtMin: 0.01, dtMax: 2 };
+      b.kernels[kind](y, f32(b, [B, T, convDim], floats(B * T * convDim, r)), f32(b, [B * T, zw], floats(B * T * zw, r, 2)), w, state, mask, p);
+      return [y, state];
+    },
+  };
+}
+
+function convCase(B: number, T: number, C: number, K: number, act: Activation, masked: boolean, bias: boolean): Case {
+  return {
+    name: `causalConv1d B=${B} T=${T} C=${C} K=${K} ${act}${masked ? " masked" : ""}${bias ? " +bias" : ""}`,
+    run(b, rng) {
+      const r = rng();
+      const S = C + 9;
+      const out = b.zeros([B, T, C], "f32");
+      const state = f32(b, [B, C, K], floats(B * C * K, r));
+      const mask = masked ? f32(b, [B, T], Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? 0 : 1)), "i32") : null;
+      const w = b.weight([C, K], "f32", weightBytes(floats(C * K, r), "f32"));
+      const bb = bias ? b.weight([C], "f32", weightBytes(floats(C, r), "f32")) : null;
+      b.kernels.causalConv1d(out, f32(b, [B, T, S], floats(B * T * S, r)), 5, w, bb, state, mask, act);
+      return [out, state];
+    },
+  };
+}
+
+function fixedCases(): Case[] {
+  const cases: Case[] = [];
+  for (const dtype of ["f32", "f16", "bf16"] as const) {
+    for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256]]) cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
+    cases.push({
+      name: `embedding ${dtype}`,
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([5, 13], "f32");
+        const table = b.weight([37, 13], dtype, weightBytes(floats(37 * 13, r), dtype));
+        b.kernels.embedding(out, table, f32(b, [5], Int32Array.from([0, 36, 5, 5, 17]), "i32"));
+        return [out];
+      },
+    });
+  }
+  cases.push(
+    {
+      name: "rmsNorm R=3 D=37",
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([3, 37], "f32");
+        b.kernels.rmsNorm(out, f32(b, [3, 37], floats(111, r, 3)), b.weight([37], "f32", weightBytes(floats(37, r), "f32")), 1e-5);
+        return [out];
+      },
+    },
+    {
+      name: "add n=37",
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([37], "f32");
+        b.kernels.add(out, f32(b, [37], floats(37, r)), f32(b, [37], floats(37, r)));
+        return [out];
+      },
+    },
+    {
+      name: "argmax R=3 V=41",
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([3], "i32");
+        b.kernels.argmax(out, f32(b, [3, 41], floats(123, r)));
+        return [out];
+      },
+    },
+    ...[24, 8].map((group): Case => ({
+      name: `gatedRmsNorm R=3 E=24 group=${group}`,
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([3, 24], "f32");
+        b.kernels.gatedRmsNorm(out, f32(b, [3, 24], floats(72, r)), f32(b, [3, 31], floats(93, r, 3)), b.weight([24], "f32", weightBytes(floats(24, r), "f32")), 1e-5, group);
+        return [out];
+      },
+    })),
+    convCase(2, 7, 11, 4, "silu", false, true),
+    convCase(2, 7, 11, 3, "relu", true, false),
+    convCase(3, 1, 13, 4, "identity", false, true),
+    ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 4, false),
+    ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 8, true),
+    ssmCase("ssdScan", 1, 9, 4, 8, 1, 16, 32, false),
+    ssmCase("ssmStep", 3, 1, 6, 5, 2, 7, 1, false),
+    ssmCase("ssmStep", 2, 4, 4, 3, 1, 9, 1, true),
+  );
+  return cases;
+}
+
+/** Random shapes from a seed: a matmul, a scan and a step. */
+function randomCases(seed: number): Case[] {
+  const r = new Rng(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
+  const G = int(1, 3);
+  const H = G * int(1, 3);
+  const dtypes = ["f32", "f16", "bf16"] as const;
+  return [
+    matmulCase(int(1, 9), int(1, 70), int(1, 140), dtypes[int(0, 2)], r.next() < 0.5),
+    ssmCase("ssdScan", int(1, 3), int(1, 40), H, int(1, 9), G, int(1, 20), int(1, 16), r.next() < 0.5),
+    ssmCase("ssmStep", int(1, 4), 1, H, int(1, 9), G, int(1, 20), 1, false),
+    convCase(int(1, 3), int(1, 12), int(1, 30), int(2, 5), "silu", r.next() < 0.5, true),
+  ];
+}
+
+/**
+ * Registers the suite with vitest: `conformanceSuite("wasm", () => createWasmBackend())`. Random shapes come from
+ * `seeds` (default: 4 seeds from the current time, printed in the test names so a failure can be replayed).
+ */
+export function conformanceSuite<T extends Tensor>(name: string, makeBackend: () => Backend<T> | Promise<Backend<T>>, seeds?: number[]): void {
+  const runSeeds = seeds ?? Array.from({ length: 4 }, (_, i) => (Date.now() + i * 7919) % 2 ** 31);
+  const cases = [...fixedCases(), ...runSeeds.flatMap((s) => randomCases(s).map((c) => ({ ...c, name: `${c.name} (seed ${s})` })))];
+  describe(`${name} kernels against the reference`, () => {
+    const reference = createReferenceBackend();
+    let backend: Backend<T>;
+    it.each(cases)("$name", async (c) => {
+      backend ??= await makeBackend();
+      const expected = c.run(reference, () => new Rng(7));
+      const actual = c.run(backend, () => new Rng(7));
+      for (let i = 0; i < expected.length; i++) {
+        const want = expected[i].dtype === "i32" ? await reference.readI32(expected[i]) : await reference.readF32(expected[i]);
+        const got = actual[i].dtype === "i32" ? await backend.readI32(actual[i]) : await backend.readF32(actual[i]);
+        if (want instanceof Int32Array) expect(Array.from(got)).toEqual(Array.from(want));
+        else {
+          expect(relErr(got, want), `output ${i}: max |Δ| / scale`).toBeLessThan(KERNEL_TOLERANCE.rel);
+          expect(nmse(got, want), `output ${i}: NMSE`).toBeLessThan(KERNEL_TOLERANCE.nmse);
+        }
+        backend.free(actual[i]);
+      }
+    });
+  });
+}

@@ -1,0 +1,92 @@
+// Shared helpers of the kernels: 16-bit weight widening, horizontal sums, activations.
+// Weight dtype codes (match src/memory.ts): 0 = f32, 1 = f16, 2 = bf16.
+
+export const F32: i32 = 0;
+export const F16: i32 = 1;
+export const BF16: i32 = 2;
+
+/** IEEE binary16 bits → f32 (exact for every half, subnormals included). */
+@inline export function halfToF32(h: u32): f32 {
+  const mag = (h & 0x7fff) << 13;
+  let f = reinterpret<f32>(mag) * 5.192296858534828e33; // 2^112 rebiases the exponent
+  if ((h & 0x7c00) == 0x7c00) f = reinterpret<f32>(mag | 0x7f800000); // inf / NaN
+  return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
+}
+
+/** Element i of a weight row starting at p, widened to f32. */
+@inline export function loadW(p: usize, i: i32, dtype: i32): f32 {
+  if (dtype == F32) return load<f32>(p + (<usize>i << 2));
+  const h = <u32>load<u16>(p + (<usize>i << 1));
+  return dtype == F16 ? halfToF32(h) : reinterpret<f32>(h << 16);
+}
+
+/** Four consecutive f16 values at p → f32x4. */
+@inline export function half4(p: usize): v128 {
+  const h = v128.load16x4_u(p);
+  const mag = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
+  let f = f32x4.mul(mag, f32x4.splat(5.192296858534828e33));
+  const special = i32x4.eq(v128.and(h, i32x4.splat(0x7c00)), i32x4.splat(0x7c00));
+  f = v128.bitselect(v128.or(mag, i32x4.splat(0x7f800000)), f, special);
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+/** Four consecutive bf16 values at p → f32x4. */
+@inline export function bf16x4(p: usize): v128 {
+  return i32x4.shl(v128.load16x4_u(p), 16);
+}
+
+@inline export function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+@inline export function silu(x: f32): f32 {
+  return x / (1 + Mathf.exp(-x));
+}
+
+/** torch's softplus (threshold 20). */
+@inline export function softplus(x: f32): f32 {
+  return x > 20 ? x : <f32>Math.log1p(Math.exp(<f64>x));
+}
+
+/** Activation codes (match src/backend.ts): 0 silu, 1 relu, 2 identity. */
+@inline export function activate(x: f32, act: i32): f32 {
+  if (act == 0) return silu(x);
+  if (act == 1) return x > 0 ? x : 0;
+  return x;
+}
+
+/** Σ a[i]·b[i] over n f32. */
+export function dotF32(a: usize, b: usize, n: i32): f32 {
+  let acc: f32 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let v = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) v = f32x4.add(v, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
+    acc = hsum(v);
+  }
+  for (; i < n; i++) acc += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  return acc;
+}
+
+/** y[i] = beta·y[i] + alpha·x[i] over n f32. */
+export function axpby(y: usize, beta: f32, alpha: f32, x: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const a = f32x4.splat(alpha);
+    const b = f32x4.splat(beta);
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, f32x4.add(f32x4.mul(b, v128.load(y + o)), f32x4.mul(a, v128.load(x + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, beta * load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+/** dt of one head: softplus(raw + bias) clamped to [lo, hi]. */
+@inline export function stepSize(raw: f32, bias: f32, lo: f32, hi: f32): f32 {
+  const dt = softplus(raw + bias);
+  return dt < lo ? lo : dt > hi ? hi : dt;
+}

@@ -1,0 +1,21 @@
+// g = y ⊙ silu(z); out = w ⊙ g / sqrt(mean(g²) + eps), the mean over each group of `groupSize` channels.
+// out, y [R, E] f32, z [R, zStride] f32 (its first E columns), w [E] f32. g is formed in out, then scaled in place.
+import { silu } from "./common";
+import { scaleByWeight, sumSquares } from "./rms-norm";
+
+export function gated_rms_norm(out: usize, y: usize, z: usize, w: usize, rows: i32, e: i32, zStride: i32, eps: f32, groupSize: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const o = out + <usize>r * <usize>e * 4;
+    const yr = y + <usize>r * <usize>e * 4;
+    const zr = z + <usize>r * <usize>zStride * 4;
+    for (let i = 0; i < e; i++) {
+      const k = <usize>i << 2;
+      store<f32>(o + k, load<f32>(yr + k) * silu(load<f32>(zr + k)));
+    }
+    for (let start = 0; start < e; start += groupSize) {
+      const g = o + (<usize>start << 2);
+      const scale: f32 = 1 / Mathf.sqrt(sumSquares(g, groupSize) / <f32>groupSize + eps);
+      scaleByWeight(g, g, w + (<usize>start << 2), groupSize, scale);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// Every kernel of @mamba2/core's Kernels interface, over one imported memory laid out by JS.
+export { add } from "./add";
+export { argmax } from "./argmax";
+export { causal_conv1d } from "./causal-conv1d";
+export { embedding } from "./embedding";
+export { gated_rms_norm } from "./gated-rms-norm";
+export { matmul } from "./matmul";
+export { rms_norm } from "./rms-norm";
+export { ssd_scan } from "./ssd-scan";
+export { ssm_step } from "./ssm-step";
+export { read_bandwidth } from "./read-bandwidth";
+
+/** First byte JS may use: static data of the module lies below. */
+export function heap_base(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,101 @@
+// out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16,
+// bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in cache while
+// every x row streams past them. Weights are widened to f32 in registers, never copied.
+import { BF16, bf16x4, F16, F32, half4, hsum, loadW } from "./common";
+
+@inline function w4(p: usize, dtype: i32): v128 {
+  if (dtype == F32) return v128.load(p);
+  return dtype == F16 ? half4(p) : bf16x4(p);
+}
+
+/** Σ_i x[i]·w[i] over one row pair, the tail of I scalar. */
+function dot(x: usize, w: usize, n: i32, dtype: i32): f32 {
+  const wb: usize = dtype == F32 ? 4 : 2;
+  let acc: f32 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let a = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(x + (<usize>i << 2)), w4(w + <usize>i * wb, dtype)));
+    acc = hsum(a);
+  }
+  for (; i < n; i++) acc += load<f32>(x + (<usize>i << 2)) * loadW(w, i, dtype);
+  return acc;
+}
+
+export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32): void {
+  if (dtype == F32) tiled(out, x, w, bias, rows, outDim, inDim, F32);
+  else if (dtype == F16) tiled(out, x, w, bias, rows, outDim, inDim, F16);
+  else tiled(out, x, w, bias, rows, outDim, inDim, BF16);
+}
+
+@inline function tiled(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32): void {
+  const wb: usize = dtype == F32 ? 4 : 2;
+  const rowW: usize = <usize>inDim * wb;
+  const rowX: usize = <usize>inDim << 2;
+  const rowY: usize = <usize>outDim << 2;
+  const o4 = ASC_FEATURE_SIMD ? outDim & ~3 : 0;
+  const r2 = rows & ~1;
+  const i4 = inDim & ~3;
+  if (ASC_FEATURE_SIMD) {
+    for (let o = 0; o < o4; o += 4) {
+      const w0 = w + <usize>o * rowW;
+      const w1 = w0 + rowW;
+      const w2 = w1 + rowW;
+      const w3 = w2 + rowW;
+      for (let r = 0; r < r2; r += 2) {
+        const x0 = x + <usize>r * rowX;
+        const x1 = x0 + rowX;
+        let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+        let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+        for (let i = 0; i < i4; i += 4) {
+          const u = v128.load(x0 + (<usize>i << 2));
+          const v = v128.load(x1 + (<usize>i << 2));
+          const off = <usize>i * wb;
+          const p = w4(w0 + off, dtype), q = w4(w1 + off, dtype), s = w4(w2 + off, dtype), t = w4(w3 + off, dtype);
+          a00 = f32x4.add(a00, f32x4.mul(u, p)); a01 = f32x4.add(a01, f32x4.mul(u, q));
+          a02 = f32x4.add(a02, f32x4.mul(u, s)); a03 = f32x4.add(a03, f32x4.mul(u, t));
+          a10 = f32x4.add(a10, f32x4.mul(v, p)); a11 = f32x4.add(a11, f32x4.mul(v, q));
+          a12 = f32x4.add(a12, f32x4.mul(v, s)); a13 = f32x4.add(a13, f32x4.mul(v, t));
+        }
+        store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a00), hsum(a01), hsum(a02), hsum(a03));
+        store4(out + <usize>(r + 1) * rowY + (<usize>o << 2), x1, w0, rowW, i4, inDim, dtype, bias, o, hsum(a10), hsum(a11), hsum(a12), hsum(a13));
+      }
+      if (r2 < rows) {
+        // the odd last row: one row × 4 outputs
+        const x0 = x + <usize>r2 * rowX;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let i = 0; i < i4; i += 4) {
+          const u = v128.load(x0 + (<usize>i << 2));
+          const off = <usize>i * wb;
+          a0 = f32x4.add(a0, f32x4.mul(u, w4(w0 + off, dtype)));
+          a1 = f32x4.add(a1, f32x4.mul(u, w4(w1 + off, dtype)));
+          a2 = f32x4.add(a2, f32x4.mul(u, w4(w2 + off, dtype)));
+          a3 = f32x4.add(a3, f32x4.mul(u, w4(w3 + off, dtype)));
+        }
+        store4(out + <usize>r2 * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a0), hsum(a1), hsum(a2), hsum(a3));
+      }
+    }
+  }
+  // outputs not covered by the tiles (all of them in the scalar build)
+  for (let o = o4; o < outDim; o++) {
+    const wo = w + <usize>o * rowW;
+    const b: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
+    for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dot(x + <usize>r * rowX, wo, inDim, dtype) + b);
+  }
+}
+
+/** Adds the scalar tail i4..I and the bias to 4 tile sums and stores them at y. */
+@inline function store4(y: usize, x: usize, w0: usize, rowW: usize, i4: i32, inDim: i32, dtype: i32, bias: usize, o: i32, s0: f32, s1: f32, s2: f32, s3: f32): void {
+  for (let i = i4; i < inDim; i++) {
+    const xi = load<f32>(x + (<usize>i << 2));
+    s0 += xi * loadW(w0, i, dtype);
+    s1 += xi * loadW(w0 + rowW, i, dtype);
+    s2 += xi * loadW(w0 + 2 * rowW, i, dtype);
+    s3 += xi * loadW(w0 + 3 * rowW, i, dtype);
+  }
+  if (bias) {
+    const b = bias + (<usize>o << 2);
+    s0 += load<f32>(b); s1 += load<f32>(b, 4); s2 += load<f32>(b, 8); s3 += load<f32>(b, 12);
+  }
+  store<f32>(y, s0); store<f32>(y, s1, 4); store<f32>(y, s2, 8); store<f32>(y, s3, 12);
+}

@@ -1,0 +1,142 @@
+import { type Activation, type Backend, type DType, fail, type Kernels, type Tensor, toFloat32 } from "@mamba2/core";
+import { Heap } from "./heap.js";
+import { SCALAR_WASM, SIMD_WASM } from "./kernels.generated.js";
+
+export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
+
+/** A tensor in the module's memory: `ptr` is a byte offset. 2-D weights keep their 16-bit dtype. */
+export interface WasmTensor extends Tensor {
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+/** The exports of assembly/index.ts: pointers and sizes in, nothing allocated in wasm. */
+interface Exports {
+  heap_base(): number;
+  add(out: number, a: number, b: number, n: number): void;
+  argmax(out: number, x: number, rows: number, v: number): void;
+  causal_conv1d(out: number, x: number, offset: number, stride: number, w: number, wType: number, bias: number, state: number, mask: number, batch: number, steps: number, channels: number, k: number, act: number): void;
+  embedding(out: number, table: number, ids: number, rows: number, d: number, dtype: number): void;
+  gated_rms_norm(out: number, y: number, z: number, w: number, rows: number, e: number, zStride: number, eps: number, groupSize: number): void;
+  matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number): void;
+  rms_norm(out: number, x: number, w: number, rows: number, d: number, eps: number): void;
+  ssd_scan(...args: number[]): void;
+  ssm_step(...args: number[]): void;
+  read_bandwidth(p: number, n: number): number;
+}
+
+export interface WasmBackendOptions {
+  /** Use the SIMD build (default: when the engine validates it). false forces the scalar build. */
+  simd?: boolean;
+}
+
+export interface WasmBackend extends Backend<WasmTensor> {
+  readonly simd: boolean;
+  /** Bytes of the module's memory in use (weights, activations, cache). */
+  readonly bytesInUse: number;
+  /** Reads `bytes` of memory once; returns seconds taken (for the bandwidth probe of `mamba2 bench`). */
+  readBandwidth(bytes: number): number;
+}
+
+const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, i32: 0 };
+const ACT_CODE: Record<Activation, number> = { silu: 0, swish: 0, relu: 1, identity: 2 };
+const BYTES: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, i32: 4 };
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+/** Whether this engine runs WebAssembly SIMD (validates the SIMD build). */
+export function wasmSimdSupported(): boolean {
+  return WebAssembly.validate(decode(SIMD_WASM));
+}
+
+/** The WebAssembly backend: every kernel in AssemblyScript, SIMD where the engine has it. */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const simdBytes = decode(SIMD_WASM);
+  const simd = options.simd ?? WebAssembly.validate(simdBytes);
+  if (simd && !WebAssembly.validate(simdBytes)) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
+  const { instance } = await WebAssembly.instantiate(simd ? simdBytes : decode(SCALAR_WASM), { env: { memory } });
+  const wasm = instance.exports as unknown as Exports;
+  const heap = new Heap(memory, wasm.heap_base());
+  let scratch = { ptr: 0, bytes: 0 };
+
+  const alloc = (shape: readonly number[], dtype: DType): WasmTensor => {
+    const bytes = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+    return { shape: [...shape], dtype, ptr: heap.alloc(bytes), bytes };
+  };
+  const numel = (t: WasmTensor) => t.bytes / BYTES[t.dtype];
+  const last = (t: WasmTensor) => t.shape[t.shape.length - 1];
+  const ptr = (t: WasmTensor | null) => (t ? t.ptr : 0);
+  const scratchOf = (bytes: number) => {
+    if (scratch.bytes < bytes) {
+      if (scratch.bytes) heap.release(scratch.ptr, scratch.bytes);
+      scratch = { ptr: heap.alloc(bytes), bytes };
+    }
+    return scratch.ptr;
+  };
+
+  const ssm = (which: "ssd_scan" | "ssm_step"): Kernels<WasmTensor>["ssdScan"] => (y, xbc, zxbcdt, w, state, mask, p) => {
+    const [batch, steps, heads, headDim] = y.shape;
+    const args = [y.ptr, xbc.ptr, zxbcdt.ptr, w.dtBias.ptr, w.A.ptr, w.D.ptr, state.ptr, ptr(mask), batch, steps, heads, headDim, p.groups, p.stateSize, last(xbc), last(zxbcdt), p.dtMin, p.dtMax];
+    if (which === "ssm_step") wasm.ssm_step(...args);
+    else wasm.ssd_scan(...args, p.chunkSize, scratchOf(4 * (p.groups * p.chunkSize ** 2 + 2 * p.chunkSize)));
+  };
+
+  const kernels: Kernels<WasmTensor> = {
+    embedding: (out, table, ids) => wasm.embedding(out.ptr, table.ptr, ids.ptr, numel(ids), table.shape[1], DTYPE_CODE[table.dtype]),
+    rmsNorm: (out, x, w, eps) => wasm.rms_norm(out.ptr, x.ptr, w.ptr, numel(x) / w.shape[0], w.shape[0], eps),
+    matmul: (out, x, w, bias) => wasm.matmul(out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype]),
+    add: (out, a, b) => wasm.add(out.ptr, a.ptr, b.ptr, numel(out)),
+    causalConv1d: (out, x, offset, w, bias, state, mask, act) => {
+      const [batch, steps, channels] = out.shape;
+      wasm.causal_conv1d(out.ptr, x.ptr, offset, last(x), w.ptr, DTYPE_CODE[w.dtype], ptr(bias), state.ptr, ptr(mask), batch, steps, channels, w.shape[1], ACT_CODE[act]);
+    },
+    ssdScan: ssm("ssd_scan"),
+    ssmStep: ssm("ssm_step"),
+    gatedRmsNorm: (out, y, z, w, eps, groupSize) => wasm.gated_rms_norm(out.ptr, y.ptr, z.ptr, w.ptr, numel(y) / w.shape[0], w.shape[0], last(z), eps, groupSize),
+    argmax: (out, x) => wasm.argmax(out.ptr, x.ptr, numel(out), last(x)),
+  };
+
+  return {
+    name: "wasm",
+    simd,
+    kernels,
+    get bytesInUse() {
+      return heap.bytesInUse;
+    },
+    weight(shape, dtype, bytes) {
+      // Matrices keep 16-bit storage (widened in registers); vectors are widened once here.
+      const keep = dtype === "f32" || shape.length === 2;
+      const data = keep ? bytes : new Uint8Array(toFloat32(bytes, dtype).buffer);
+      const t = alloc(shape, keep ? dtype : "f32");
+      if (data.byteLength !== t.bytes) fail(`weight of shape [${shape.join(", ")}] and dtype ${dtype}: got ${bytes.byteLength} bytes`);
+      heap.bytes(t.ptr, t.bytes).set(data);
+      return t;
+    },
+    zeros(shape, dtype) {
+      const t = alloc(shape, dtype);
+      heap.bytes(t.ptr, t.bytes).fill(0);
+      return t;
+    },
+    write(t, data) {
+      if (data.byteLength !== t.bytes) fail(`write: ${data.byteLength} bytes into a tensor of ${t.bytes}`);
+      heap.bytes(t.ptr, t.bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    },
+    readF32: async (t) => new Float32Array(heap.bytes(t.ptr, t.bytes).slice().buffer),
+    readI32: async (t) => new Int32Array(heap.bytes(t.ptr, t.bytes).slice().buffer),
+    copy(dst, src) {
+      new Uint8Array(memory.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + src.bytes);
+    },
+    free: (t) => heap.release(t.ptr, t.bytes),
+    readBandwidth(bytes) {
+      const n = Math.floor(bytes / 4);
+      const p = heap.alloc(n * 4);
+      heap.bytes(p, n * 4).fill(1); // touch every page: untouched pages all map to one zero page
+      const t0 = performance.now();
+      wasm.read_bandwidth(p, n);
+      const seconds = (performance.now() - t0) / 1000;
+      heap.release(p, n * 4);
+      return seconds;
+    },
+  };
+}
