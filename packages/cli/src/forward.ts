@@ -4,7 +4,7 @@ import { openModel } from "./model.js";
 
 export const FORWARD_FLAGS = ["model", "ids", "out", "backend"];
 
-export const FORWARD_HELP = `mamba2 forward --model DIR --ids "1,2,3" --out FILE [--backend auto|reference]
+export const FORWARD_HELP = `mamba2 forward --model DIR --ids "1,2,3" --out FILE [--backend auto|wasm|reference]
 
 Writes the logits of every position: float32 little-endian, row-major [T, V].`;
 

@@ -1,6 +1,7 @@
 import { Mamba2Error } from "@mamba2/core";
 import { TokenizerError } from "@mamba2/tokenizer";
 import { parseFlags, UsageError } from "./args.js";
+import { BENCH_FLAGS, BENCH_HELP, benchCommand } from "./bench.js";
 import { FORWARD_FLAGS, FORWARD_HELP, forwardCommand } from "./forward.js";
 import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
 import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
@@ -9,6 +10,7 @@ const COMMANDS = {
   generate: { flags: GENERATE_FLAGS, booleans: ["json"], help: GENERATE_HELP, run: generateCommand },
   forward: { flags: FORWARD_FLAGS, booleans: [], help: FORWARD_HELP, run: forwardCommand },
   perplexity: { flags: PERPLEXITY_FLAGS, booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
+  bench: { flags: BENCH_FLAGS, booleans: ["json", "baseline"], help: BENCH_HELP, run: benchCommand },
 };
 
 const USAGE = `Usage: mamba2 <command> [flags]   (mamba2 <command> --help for its flags)
@@ -16,7 +18,8 @@ const USAGE = `Usage: mamba2 <command> [flags]   (mamba2 <command> --help for it
 Commands:
   generate     stream a continuation of a prompt (default model: the bundled mamba2-shakespeare)
   forward      write the logits of every position to a file
-  perplexity   perplexity of a text file`;
+  perplexity   perplexity of a text file
+  bench        prefill and decode speed on a model or on random weights of a released model's shape`;
 
 async function main(argv: string[]): Promise<number> {
   const out = (s: string) => void process.stdout.write(s);

@@ -3,20 +3,22 @@ import { createReferenceBackend, type Backend, type Mamba2Model } from "@mamba2/
 import { loadModelFromDir } from "@mamba2/core/node";
 import type { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
+import { createWasmBackend } from "@mamba2/wasm-kernels";
 import { type Flags, stringFlag, UsageError } from "./args.js";
 
 /** The model shipped in the repository: used when --model is not given. */
 export const BUNDLED_MODEL = fileURLToPath(new URL("../../../models/mamba2-shakespeare", import.meta.url));
 
-const BACKENDS: Record<string, () => Backend> = {
+const BACKENDS: Record<string, () => Backend | Promise<Backend>> = {
+  wasm: createWasmBackend,
   reference: createReferenceBackend,
 };
 export const BACKEND_NAMES = ["auto", ...Object.keys(BACKENDS)];
 
-/** `--backend`: auto picks the fastest available (today: reference). */
-export function backendFrom(flags: Flags): Backend {
+/** `--backend`: auto picks the fastest backend this runtime has (WebAssembly, else the reference). */
+export async function backendFrom(flags: Flags): Promise<Backend> {
   const name = stringFlag(flags, "backend") ?? "auto";
-  if (name === "auto") return createReferenceBackend();
+  if (name === "auto") return typeof WebAssembly === "object" ? createWasmBackend() : createReferenceBackend();
   const make = BACKENDS[name];
   if (!make) throw new UsageError(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(", ")})`);
   return make();
@@ -31,7 +33,7 @@ export interface Loaded {
 /** The model of --model (or the bundled one) on --backend, with its tokenizer when the folder has one. */
 export async function openModel(flags: Flags): Promise<Loaded> {
   const dir = stringFlag(flags, "model") ?? BUNDLED_MODEL;
-  const backend = backendFrom(flags);
+  const backend = await backendFrom(flags);
   const model = await loadModelFromDir(dir, { backend });
   const tokenizer = hasTokenizer(dir) ? await loadTokenizer(dir) : null;
   return { model, tokenizer, dir };

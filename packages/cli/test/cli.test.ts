@@ -28,16 +28,22 @@ const shInfo = JSON.parse(readFileSync(join(shakespeare, "golden.json"), "utf8")
 const tg = goldens(join(tiny, "golden.safetensors"));
 
 describe("mamba2 generate", () => {
-  it.each([0, 1, 2])("greedy text %i of the bundled Shakespeare model, exactly", (i) => {
+  it.each([
+    [0, "auto"],
+    [1, "auto"],
+    [2, "auto"],
+    [0, "reference"],
+    [2, "wasm"],
+  ])("greedy text %i of the bundled Shakespeare model, exactly (--backend %s)", (i, backend) => {
     const prompt: string = shInfo.prompts[i];
     const expected = sh[`greedy_ids.${i}`];
-    const r = mamba2("generate", "--prompt", prompt, "--temperature", "0", "--max-new-tokens", String(expected.length), "--json");
+    const r = mamba2("generate", "--prompt", prompt, "--temperature", "0", "--max-new-tokens", String(expected.length), "--backend", String(backend), "--json");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.tokens).toEqual(expected);
     expect(prompt + out.text).toBe(shInfo[`greedy_text.${i}`]);
-    expect(out.backend).toBe("reference");
+    expect(out.backend).toBe(backend === "reference" ? "reference" : "wasm");
     expect(out.prefill_tokens_per_s).toBeGreaterThan(0);
     expect(out.decode_tokens_per_s).toBeGreaterThan(0);
   });
@@ -80,16 +86,27 @@ describe("mamba2 forward", () => {
 });
 
 describe("mamba2 perplexity", () => {
-  it("gives the validation perplexity of the bundled model (54.70 within 0.05%)", () => {
+  it.each(["reference", "wasm"])("gives the validation perplexity of the bundled model (54.70 within 0.05%%) on %s", (backend) => {
     const text = readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8").slice(1003788);
     const file = join(tmp, "val.txt");
     writeFileSync(file, text);
-    const r = mamba2("perplexity", "--model", shakespeare, "--file", file, "--window", "256", "--max-tokens", "2048");
+    const r = mamba2("perplexity", "--model", shakespeare, "--file", file, "--window", "256", "--max-tokens", "2048", "--backend", backend);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ tokens: 2048, windows: 8 });
     expect(Math.abs(out.ppl / shInfo.val_ppl - 1)).toBeLessThan(5e-4);
     expect(out.mean_nll).toBeCloseTo(shInfo.val_mean_nll, 4);
+  });
+});
+
+describe("mamba2 bench", () => {
+  it("measures prefill and decode of a model folder, with the reference baseline", () => {
+    const r = mamba2("bench", "--model", tiny, "--prompt-tokens", "16", "--gen-tokens", "4", "--batch", "2", "--baseline", "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ backend: "wasm", batch: 2, prompt_tokens: 16, gen_tokens: 4, baseline: { backend: "reference" } });
+    for (const k of ["prefill_tokens_per_s", "decode_tokens_per_s", "bandwidth_gb_per_s", "decode_limit_tokens_per_s"]) expect(out[k]).toBeGreaterThan(0);
+    expect(out.weight_bytes).toBe(4 * (2 * (64 + 296 * 64 + 160 * 4 + 160 + 3 * 8 + 128 + 64 * 128) + 64 + 300 * 64));
   });
 });
 
@@ -110,7 +127,9 @@ describe("bad input: one line on stderr, exit code 2", () => {
     [["generate", "--model", tiny, "--prompt", "hi"], /has no tokenizer.json: use --ids/],
     [["generate", "--ids", "1", "--bogus", "2"], /Unknown option '--bogus'/],
     [["generate", "--ids", "1", "--temperature", "hot"], /--temperature must be a number, found 'hot'/],
-    [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, reference\)/],
+    [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, wasm, reference\)/],
+    [["bench", "--shape", "5b"], /--shape must be one of 130m, 370m, 780m, 1.3b, 2.7b, found '5b'/],
+    [["bench", "--model", tiny, "--shape", "130m"], /bench takes --model or --shape, not both/],
     [["generate"], /generate needs exactly one of --prompt or --ids/],
     [["forward", "--model", tiny, "--ids", "1"], /forward needs --out FILE/],
     [["perplexity", "--file", join(tmp, "missing.txt")], /missing.txt: no such file/],

@@ -71,6 +71,8 @@ export interface Kernels<T extends Tensor = Tensor> {
 export interface Backend<T extends Tensor = Tensor> {
   readonly name: string;
   readonly kernels: Kernels<T>;
+  /** The most bytes of tensors it can hold, where there is a hard limit (a wasm32 memory: 4 GiB). */
+  readonly maxBytes?: number;
   /** A weight from its raw little-endian bytes; the backend keeps the dtype or widens it. */
   weight(shape: readonly number[], dtype: WeightDType, bytes: Uint8Array): T;
   /** A zero-filled tensor for activations, cache or ids. */

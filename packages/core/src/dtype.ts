@@ -45,3 +45,32 @@ export function toFloat32(bytes: Uint8Array, dtype: WeightDType): Float32Array {
   }
   return out;
 }
+
+/** float32 values → little-endian bytes of a weight dtype (f16 rounds to nearest even, bf16 truncates). */
+export function fromFloat32(values: Float32Array, dtype: WeightDType): Uint8Array {
+  const copy = values.slice();
+  if (dtype === "f32") return new Uint8Array(copy.buffer);
+  const bits = new Uint32Array(copy.buffer);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = dtype === "bf16" ? bits[i] >>> 16 : floatToHalf(values[i]);
+  return new Uint8Array(out.buffer);
+}
+
+/** float32 → IEEE binary16 bits, round to nearest even; overflow to ±inf. */
+export function floatToHalf(v: number): number {
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (Number.isNaN(v)) return 0x7e00;
+  if (a >= 65520) return sign | 0x7c00;
+  if (a < 2 ** -25) return sign;
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const m = roundEven(a / 2 ** (e - 10));
+  // m in [1024, 2048] for normals (2048: rounds up into the next binade), < 1024 for subnormals
+  if (m >= 2048) return sign | ((e + 16) << 10);
+  return m < 1024 ? sign | m : sign | ((e + 15) << 10) | (m - 1024);
+}
+
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

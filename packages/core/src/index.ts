@@ -3,7 +3,7 @@ export { numel } from "./backend.js";
 export { blobSource, bytesSource, responseSource, toByteSource, type ByteInput, type ByteSource } from "./bytes.js";
 export { Mamba2Cache } from "./cache.js";
 export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2Config, type Mamba2Dims } from "./config.js";
-export { halfToFloat, toFloat32 } from "./dtype.js";
+export { floatToHalf, fromFloat32, halfToFloat, toFloat32 } from "./dtype.js";
 export { fail, Mamba2Error } from "./errors.js";
 export { generate, generateAll, leftPad, type GenerateOptions, type GenerationStep } from "./generate.js";
 export { parseJson } from "./json.js";
@@ -12,5 +12,6 @@ export { perplexity, sequenceLoss, sumNll, type PerplexityResult } from "./loss.
 export { Mamba2Model, type ForwardOptions, type ForwardResult, type ModelOptions, type TokenIds } from "./model.js";
 export { createReferenceBackend, RefTensor } from "./reference/index.js";
 export { MAX_HEADER_BYTES, SafetensorsFile, type TensorEntry } from "./safetensors.js";
+export { MODEL_SHAPES, shapeConfig, syntheticWeights } from "./synthetic.js";
 export { argmaxOf, checkSampling, Rng, sampleToken, type SamplingOptions } from "./sampling.js";
 export { checkTensors, expectedTensors, loadWeights, type LayerWeights, type ModelWeights, type TensorStore } from "./weights.js";

@@ -43,5 +43,10 @@ export async function loadModel<T extends Tensor = Tensor>(files: ModelFiles, op
 /** Checks the store against the config and uploads the weights to the backend. */
 export async function buildModel<T extends Tensor>(config: Mamba2Config, store: TensorStore, options: LoadOptions<T>): Promise<Mamba2Model<T>> {
   const backend = options.backend ?? (createReferenceBackend() as unknown as Backend<T>);
+  const bytes = [...store.tensors.values()].reduce((a, e) => a + e.end - e.begin, 0);
+  if (backend.maxBytes !== undefined && bytes > backend.maxBytes) {
+    const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+    fail(`${store.name}: ${gib(bytes)} of weights do not fit the ${backend.name} backend (at most ${gib(backend.maxBytes)}): use f16 or quantized weights, or the WebGPU backend`);
+  }
   return new Mamba2Model(config, backend, await loadWeights(backend, config, store), options);
 }

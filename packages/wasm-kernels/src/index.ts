@@ -1,5 +1,5 @@
 import { type Activation, type Backend, type DType, fail, type Kernels, type Tensor, toFloat32 } from "@mamba2/core";
-import { Heap } from "./heap.js";
+import { Heap, MAX_BYTES } from "./heap.js";
 import { SCALAR_WASM, SIMD_WASM } from "./kernels.generated.js";
 
 export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
@@ -100,6 +100,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     name: "wasm",
     simd,
+    maxBytes: MAX_BYTES,
     kernels,
     get bytesInUse() {
       return heap.bytesInUse;

@@ -9,6 +9,7 @@ import type { Backend, SsmParams, Tensor, WeightDType } from "../backend.js";
 import { createReferenceBackend } from "../reference/index.js";
 import { Rng } from "../sampling.js";
 import { relErr } from "./compare.js";
+import { fromFloat32 as weightBytes } from "../dtype.js";
 
 /** Tolerances of a float32 backend against the float64-summing reference. */
 export const KERNEL_TOLERANCE = { rel: 1e-4, nmse: 1e-9 };
@@ -22,26 +23,6 @@ export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): nu
   }
   return den === 0 ? num : num / den;
 }
-
-/** float32 values → little-endian bytes of a weight dtype (f16 rounds to nearest even, bf16 truncates). */
-export function weightBytes(values: Float32Array, dtype: WeightDType): Uint8Array {
-  if (dtype === "f32") return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-  const bits = new Uint32Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = dtype === "bf16" ? bits[i] >>> 16 : floatToHalf(values[i]);
-  return new Uint8Array(out.buffer);
-}
-
-function floatToHalf(v: number): number {
-  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
-  const a = Math.abs(v);
-  if (a >= 65520) return sign | 0x7c00;
-  if (a < 2 ** -24 / 2) return sign;
-  const e = Math.max(Math.floor(Math.log2(a)), -14);
-  const m = Math.round(a / 2 ** (e - 10));
-  return m >= 2048 ? sign | ((e + 16) << 10) : sign | (m < 1024 ? m : ((e + 15) << 10) | (m - 1024));
-}
-
 
 /** One kernel call on given inputs; returns the tensors to compare (outputs and states). */
 interface Case {

@@ -1,4 +1,4 @@
 /** Test helpers for every backend package (Node-only; imports vitest). */
 export { type Golden, maxAbs, maxAbsDiff, readGoldens, relErr } from "./compare.js";
-export { conformanceSuite, KERNEL_TOLERANCE, nmse, weightBytes } from "./conformance.js";
+export { conformanceSuite, KERNEL_TOLERANCE, nmse } from "./conformance.js";
 export { FIXTURES, GOLDEN_TOLERANCE, goldenSuite } from "./golden-suite.js";

@@ -1,0 +1,121 @@
+import { buildModel, type Mamba2Model, type Mamba2Config, MODEL_SHAPES, shapeConfig, syntheticWeights, type WeightDType } from "@mamba2/core";
+import { loadModelFromDir } from "@mamba2/core/node";
+import { createWasmBackend } from "@mamba2/wasm-kernels";
+import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
+import { backendFrom } from "./model.js";
+
+export const BENCH_FLAGS = ["model", "shape", "dtype", "backend", "threads", "batch", "prompt-tokens", "gen-tokens"];
+
+export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MODEL_SHAPES).join("|")}] [--dtype f32|f16|bf16]
+  [--backend auto|wasm|reference] [--threads 1] [--batch B] [--prompt-tokens 512] [--gen-tokens 128] [--baseline] [--json]
+
+Prefill and decode speed. --shape makes deterministic random weights of that released model's shape in
+memory (no files). Prints the machine's memory bandwidth (read by a WebAssembly SIMD loop) and the decode limit
+it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
+speedups against it. --json prints one object.`;
+
+interface Result {
+  backend: string;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+}
+
+/** Times one prefill of B × promptTokens ids, then genTokens greedy decode steps. */
+async function measure(model: Mamba2Model, batch: number, promptTokens: number, genTokens: number): Promise<Result> {
+  const vocab = model.dims.vocab;
+  const prompt = Array.from({ length: batch }, (_, b) => Array.from({ length: promptTokens }, (_, t) => (b * 7919 + t * 104729) % vocab));
+  const cache = model.createCache(batch);
+  let t0 = performance.now();
+  let next = Array.from(await model.nextGreedy(prompt, cache));
+  const prefill = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  for (let i = 0; i < genTokens; i++) next = Array.from(await model.nextGreedy(next.map((t) => [t]), cache));
+  const decode = (performance.now() - t0) / 1000;
+  cache.free();
+  model.releaseWorkspaces();
+  return { backend: model.backend.name, prefill_tokens_per_s: (batch * promptTokens) / prefill, decode_tokens_per_s: (batch * genTokens) / decode };
+}
+
+/** Best of 3 reads of 256 MiB with the WASM SIMD loop, in bytes per second. */
+async function bandwidth(): Promise<number> {
+  const probe = await createWasmBackend();
+  const bytes = 256 * 2 ** 20;
+  return bytes / Math.min(...[0, 1, 2].map(() => probe.readBandwidth(bytes)));
+}
+
+export async function benchCommand(flags: Flags, out: (s: string) => void): Promise<void> {
+  const dir = stringFlag(flags, "model");
+  const shape = stringFlag(flags, "shape");
+  if (dir !== undefined && shape !== undefined) throw new UsageError("bench takes --model or --shape, not both");
+  if (shape !== undefined && !(shape in MODEL_SHAPES)) throw new UsageError(`--shape must be one of ${Object.keys(MODEL_SHAPES).join(", ")}, found '${shape}'`);
+  const dtype = (stringFlag(flags, "dtype") ?? "f32") as WeightDType;
+  if (!["f32", "f16", "bf16"].includes(dtype)) throw new UsageError(`--dtype must be f32, f16 or bf16, found '${dtype}'`);
+  if (dir !== undefined && stringFlag(flags, "dtype") !== undefined) throw new UsageError("--dtype applies to --shape; a --model keeps its file's dtype");
+  const threads = numberFlag(flags, "threads", { integer: true, min: 1 }) ?? 1;
+  if (threads !== 1) throw new UsageError("--threads: only 1 thread is implemented so far");
+  const batch = numberFlag(flags, "batch", { integer: true, min: 1 }) ?? 1;
+  const promptTokens = numberFlag(flags, "prompt-tokens", { integer: true, min: 1 }) ?? 512;
+  const genTokens = numberFlag(flags, "gen-tokens", { integer: true, min: 1 }) ?? 128;
+
+  const load = async (backendFlags: Flags): Promise<{ model: Mamba2Model; config: Mamba2Config }> => {
+    const backend = await backendFrom(backendFlags);
+    if (dir !== undefined) {
+      const model = await loadModelFromDir(dir, { backend });
+      return { model, config: model.config };
+    }
+    const config = shapeConfig(shape ?? "130m");
+    return { model: await buildModel(config, syntheticWeights(config, dtype), { backend }), config };
+  };
+  const { model } = await load(flags);
+  const weightBytes = weightBytesOf(model);
+  const result = await measure(model, batch, promptTokens, genTokens);
+  const bw = await bandwidth();
+  // The reference backend is the baseline: a short run (its speed per token hardly depends on the lengths).
+  const baseline = flags.baseline === true ? await measure((await load({ backend: "reference" })).model, batch, Math.min(promptTokens, 64), Math.min(genTokens, 4)) : null;
+
+  const summary = {
+    model: dir ?? `random ${shape ?? "130m"}`,
+    dtype: dir ? "file" : dtype,
+    ...result,
+    threads,
+    batch,
+    prompt_tokens: promptTokens,
+    gen_tokens: genTokens,
+    weight_bytes: weightBytes,
+    bandwidth_gb_per_s: bw / 1e9,
+    decode_limit_tokens_per_s: (batch * bw) / weightBytes,
+    baseline,
+  };
+  if (flags.json === true) {
+    out(JSON.stringify(summary) + "\n");
+    return;
+  }
+  const rows: [string, string, string][] = [["", "prefill tok/s", "decode tok/s"], [result.backend, fmt(result.prefill_tokens_per_s), fmt(result.decode_tokens_per_s)]];
+  if (baseline) {
+    rows.push([`${baseline.backend} (baseline)`, fmt(baseline.prefill_tokens_per_s), fmt(baseline.decode_tokens_per_s)]);
+    rows.push(["speedup", `${fmt(result.prefill_tokens_per_s / baseline.prefill_tokens_per_s)}×`, `${fmt(result.decode_tokens_per_s / baseline.decode_tokens_per_s)}×`]);
+  }
+  const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
+  out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps, ${threads} thread\n`);
+  for (const r of rows) out(`| ${r.map((v, c) => v.padEnd(width[c])).join(" | ")} |\n`);
+  out(`memory bandwidth ${fmt(bw / 1e9)} GB/s; ${fmt(weightBytes / 1e6)} MB of weights per token → decode limit ${fmt(summary.decode_limit_tokens_per_s)} tok/s\n`);
+}
+
+/** Bytes of weights one decode step reads: every tensor but the embedding table, of which it reads one row. */
+function weightBytesOf(model: Mamba2Model): number {
+  const seen = new Set<unknown>();
+  const bytesOf = (t: { shape: readonly number[]; dtype: string }) => t.shape.reduce((a, b) => a * b, 1) * (t.dtype === "f32" ? 4 : 2);
+  let total = 0;
+  const add = (t: { shape: readonly number[]; dtype: string } | null) => {
+    if (t && !seen.has(t)) {
+      seen.add(t);
+      total += bytesOf(t);
+    }
+  };
+  const w = model.weights;
+  [w.normF, w.lmHead].forEach(add);
+  for (const l of w.layers) Object.values(l).forEach(add);
+  return total;
+}
+
+const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));

@@ -1,0 +1,73 @@
+import type { WeightDType } from "./backend.js";
+import { dimsOf, type Mamba2Config, parseConfig } from "./config.js";
+import { fromFloat32 } from "./dtype.js";
+import { expectedTensors, type TensorStore } from "./weights.js";
+import { Rng } from "./sampling.js";
+import type { TensorEntry } from "./safetensors.js";
+
+/** (D, layers, H) of the released mamba2 checkpoints; all N = 128, P = 64, G = 1, vocab 50288, tied head. */
+export const MODEL_SHAPES: Record<string, readonly [number, number, number]> = {
+  "130m": [768, 24, 24],
+  "370m": [1024, 48, 32],
+  "780m": [1536, 48, 48],
+  "1.3b": [2048, 48, 64],
+  "2.7b": [2560, 64, 80],
+};
+
+/** The config of a released model's shape (`130m` … `2.7b`). */
+export function shapeConfig(shape: string): Mamba2Config {
+  const dims = MODEL_SHAPES[shape];
+  if (!dims) throw new Error(`unknown shape ${shape} (shapes: ${Object.keys(MODEL_SHAPES).join(", ")})`);
+  const [hidden, layers, heads] = dims;
+  return parseConfig({
+    hidden_size: hidden, num_hidden_layers: layers, num_heads: heads, head_dim: 64, state_size: 128, n_groups: 1,
+    vocab_size: 50288, expand: 2, conv_kernel: 4, chunk_size: 256, tie_word_embeddings: true, eos_token_id: 0, pad_token_id: 0,
+  }, `shape ${shape}`);
+}
+
+const BYTES: Record<WeightDType, number> = { f32: 4, f16: 2, bf16: 2 };
+
+/**
+ * Deterministic random weights of a config, generated tensor by tensor when read (nothing is held): matrices
+ * uniform in ±1/sqrt(fan-in), norms 1, A_log = log(1..H), D = 1, dt_bias giving dt ≈ 0.01–0.1.
+ */
+export function syntheticWeights(config: Mamba2Config, dtype: WeightDType, seed = 0): TensorStore {
+  const d = dimsOf(config);
+  const shapes = expectedTensors(config);
+  const tensors = new Map<string, TensorEntry>();
+  let offset = 0;
+  for (const [name, shape] of shapes) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+    tensors.set(name, { dtype: dtype.toUpperCase(), shape, begin: offset, end: offset + bytes });
+    offset += bytes;
+  }
+  const values = (name: string, n: number, shape: readonly number[]): Float32Array => {
+    const rng = new Rng(seed + hash(name));
+    const out = new Float32Array(n);
+    if (name.endsWith("A_log")) out.forEach((_, i) => (out[i] = Math.log(i + 1)));
+    else if (name.endsWith("mixer.D") || name.endsWith("norm.weight") || name.endsWith("norm_f.weight")) out.fill(1);
+    else if (name.endsWith("dt_bias")) out.forEach((_, i) => (out[i] = Math.log(Math.expm1(0.01 + 0.09 * rng.next()))));
+    else {
+      const scale = 1 / Math.sqrt(shape[shape.length - 1] * (name.includes("conv1d.weight") ? d.convKernel : 1));
+      for (let i = 0; i < n; i++) out[i] = (rng.next() * 2 - 1) * scale;
+    }
+    return out;
+  };
+  return {
+    name: `synthetic ${dtype}`,
+    tensors,
+    async bytes(name) {
+      const e = tensors.get(name)!;
+      const n = e.shape.reduce((a, b) => a * b, 1);
+      const v = values(name, n, e.shape);
+      return fromFloat32(v, dtype);
+    },
+  };
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
