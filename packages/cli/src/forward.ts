@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { type Flags, parseIds, stringFlag, UsageError } from "./args.js";
 import { openModel } from "./model.js";
 
-export const FORWARD_FLAGS = ["model", "ids", "out", "backend"];
+export const FORWARD_FLAGS = ["model", "ids", "out", "backend", "threads"];
 
 export const FORWARD_HELP = `mamba2 forward --model DIR --ids "1,2,3" --out FILE [--backend auto|wasm|reference]
 

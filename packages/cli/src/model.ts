@@ -4,24 +4,29 @@ import { loadModelFromDir } from "@mamba2/core/node";
 import type { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
 import { createWasmBackend } from "@mamba2/wasm-kernels";
-import { type Flags, stringFlag, UsageError } from "./args.js";
+import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
 
 /** The model shipped in the repository: used when --model is not given. */
 export const BUNDLED_MODEL = fileURLToPath(new URL("../../../models/mamba2-shakespeare", import.meta.url));
 
-const BACKENDS: Record<string, () => Backend | Promise<Backend>> = {
-  wasm: createWasmBackend,
+const BACKENDS: Record<string, (threads: number) => Backend | Promise<Backend>> = {
+  wasm: (threads) => createWasmBackend({ threads }),
   reference: createReferenceBackend,
 };
 export const BACKEND_NAMES = ["auto", ...Object.keys(BACKENDS)];
 
-/** `--backend`: auto picks the fastest backend this runtime has (WebAssembly, else the reference). */
+/**
+ * `--backend`: auto picks the fastest backend this runtime has (WebAssembly, else the reference);
+ * `--threads N` spreads the WASM backend's big kernels over N threads.
+ */
 export async function backendFrom(flags: Flags): Promise<Backend> {
   const name = stringFlag(flags, "backend") ?? "auto";
-  if (name === "auto") return typeof WebAssembly === "object" ? createWasmBackend() : createReferenceBackend();
-  const make = BACKENDS[name];
+  const threads = numberFlag(flags, "threads", { integer: true, min: 1, max: 64 }) ?? 1;
+  const chosen = name === "auto" ? (typeof WebAssembly === "object" ? "wasm" : "reference") : name;
+  const make = BACKENDS[chosen];
   if (!make) throw new UsageError(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(", ")})`);
-  return make();
+  if (threads > 1 && chosen !== "wasm") throw new UsageError(`--threads applies to the wasm backend, not ${chosen}`);
+  return make(threads);
 }
 
 export interface Loaded {

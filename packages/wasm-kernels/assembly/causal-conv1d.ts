@@ -4,9 +4,12 @@
 // out = act(bias + Σ_k w[k]·window[k]); a masked position leaves the window alone and outputs 0.
 import { activate, loadW } from "./common";
 
-export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize, batch: i32, steps: i32, channels: i32, k: i32, act: i32): void {
+export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize, batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
+  const share = (channels + parts - 1) / parts; // thread `part` of `parts` takes its share of the channels
+  const c0 = min(channels, part * share);
+  const c1 = min(channels, c0 + share);
   for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
+    for (let c = c0; c < c1; c++) {
       const s = state + (<usize>(b * channels + c) * <usize>k << 2);
       const wr = w + <usize>c * <usize>k * (wType == 0 ? 4 : 2);
       const bc: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;

@@ -6,7 +6,7 @@ export { embedding } from "./embedding";
 export { gated_rms_norm } from "./gated-rms-norm";
 export { matmul } from "./matmul";
 export { rms_norm } from "./rms-norm";
-export { ssd_scan } from "./ssd-scan";
+export { scratchBytes as ssd_scratch_bytes, ssd_scan } from "./ssd-scan";
 export { ssm_step } from "./ssm-step";
 export { read_bandwidth } from "./read-bandwidth";
 

@@ -1,5 +1,5 @@
 // out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16,
-// bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in cache while
+// bias [O] f32 or 0 (none). Tiles of 4 outputs × 3 rows share their loads; the 4 weight rows stay in cache while
 // every x row streams past them. Weights are widened to f32 in registers, never copied.
 import { BF16, bf16x4, F16, F32, half4, hsum, loadW } from "./common";
 
@@ -22,47 +22,58 @@ function dot(x: usize, w: usize, n: i32, dtype: i32): f32 {
   return acc;
 }
 
-export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32): void {
-  if (dtype == F32) tiled(out, x, w, bias, rows, outDim, inDim, F32);
-  else if (dtype == F16) tiled(out, x, w, bias, rows, outDim, inDim, F16);
-  else tiled(out, x, w, bias, rows, outDim, inDim, BF16);
+/** Computes the outputs of `part` (of `parts` threads): an equal share of the columns, in multiples of 4. */
+export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, part: i32, parts: i32): void {
+  const share = ((outDim + 4 * parts - 1) / (4 * parts)) * 4;
+  const o0 = min(outDim, part * share);
+  const o1 = min(outDim, o0 + share);
+  if (dtype == F32) tiled(out, x, w, bias, rows, outDim, inDim, F32, o0, o1);
+  else if (dtype == F16) tiled(out, x, w, bias, rows, outDim, inDim, F16, o0, o1);
+  else tiled(out, x, w, bias, rows, outDim, inDim, BF16, o0, o1);
 }
 
-@inline function tiled(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32): void {
+@inline function tiled(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, o0: i32, o1: i32): void {
   const wb: usize = dtype == F32 ? 4 : 2;
   const rowW: usize = <usize>inDim * wb;
   const rowX: usize = <usize>inDim << 2;
   const rowY: usize = <usize>outDim << 2;
-  const o4 = ASC_FEATURE_SIMD ? outDim & ~3 : 0;
-  const r2 = rows & ~1;
+  const o4 = ASC_FEATURE_SIMD ? o0 + ((o1 - o0) & ~3) : o0;
+  const r3 = rows - rows % 3;
   const i4 = inDim & ~3;
   if (ASC_FEATURE_SIMD) {
-    for (let o = 0; o < o4; o += 4) {
+    for (let o = o0; o < o4; o += 4) {
       const w0 = w + <usize>o * rowW;
       const w1 = w0 + rowW;
       const w2 = w1 + rowW;
       const w3 = w2 + rowW;
-      for (let r = 0; r < r2; r += 2) {
+      for (let r = 0; r < r3; r += 3) {
         const x0 = x + <usize>r * rowX;
         const x1 = x0 + rowX;
+        const x2 = x1 + rowX;
         let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
         let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+        let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0), a23 = f32x4.splat(0);
         for (let i = 0; i < i4; i += 4) {
-          const u = v128.load(x0 + (<usize>i << 2));
-          const v = v128.load(x1 + (<usize>i << 2));
+          const o4b = <usize>i << 2;
+          const u = v128.load(x0 + o4b);
+          const v = v128.load(x1 + o4b);
+          const z = v128.load(x2 + o4b);
           const off = <usize>i * wb;
-          const p = w4(w0 + off, dtype), q = w4(w1 + off, dtype), s = w4(w2 + off, dtype), t = w4(w3 + off, dtype);
-          a00 = f32x4.add(a00, f32x4.mul(u, p)); a01 = f32x4.add(a01, f32x4.mul(u, q));
-          a02 = f32x4.add(a02, f32x4.mul(u, s)); a03 = f32x4.add(a03, f32x4.mul(u, t));
-          a10 = f32x4.add(a10, f32x4.mul(v, p)); a11 = f32x4.add(a11, f32x4.mul(v, q));
-          a12 = f32x4.add(a12, f32x4.mul(v, s)); a13 = f32x4.add(a13, f32x4.mul(v, t));
+          let p = w4(w0 + off, dtype);
+          a00 = f32x4.add(a00, f32x4.mul(u, p)); a10 = f32x4.add(a10, f32x4.mul(v, p)); a20 = f32x4.add(a20, f32x4.mul(z, p));
+          p = w4(w1 + off, dtype);
+          a01 = f32x4.add(a01, f32x4.mul(u, p)); a11 = f32x4.add(a11, f32x4.mul(v, p)); a21 = f32x4.add(a21, f32x4.mul(z, p));
+          p = w4(w2 + off, dtype);
+          a02 = f32x4.add(a02, f32x4.mul(u, p)); a12 = f32x4.add(a12, f32x4.mul(v, p)); a22 = f32x4.add(a22, f32x4.mul(z, p));
+          p = w4(w3 + off, dtype);
+          a03 = f32x4.add(a03, f32x4.mul(u, p)); a13 = f32x4.add(a13, f32x4.mul(v, p)); a23 = f32x4.add(a23, f32x4.mul(z, p));
         }
         store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a00), hsum(a01), hsum(a02), hsum(a03));
         store4(out + <usize>(r + 1) * rowY + (<usize>o << 2), x1, w0, rowW, i4, inDim, dtype, bias, o, hsum(a10), hsum(a11), hsum(a12), hsum(a13));
+        store4(out + <usize>(r + 2) * rowY + (<usize>o << 2), x2, w0, rowW, i4, inDim, dtype, bias, o, hsum(a20), hsum(a21), hsum(a22), hsum(a23));
       }
-      if (r2 < rows) {
-        // the odd last row: one row × 4 outputs
-        const x0 = x + <usize>r2 * rowX;
+      for (let r = r3; r < rows; r++) {
+        const x0 = x + <usize>r * rowX;
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         for (let i = 0; i < i4; i += 4) {
           const u = v128.load(x0 + (<usize>i << 2));
@@ -72,12 +83,12 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
           a2 = f32x4.add(a2, f32x4.mul(u, w4(w2 + off, dtype)));
           a3 = f32x4.add(a3, f32x4.mul(u, w4(w3 + off, dtype)));
         }
-        store4(out + <usize>r2 * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a0), hsum(a1), hsum(a2), hsum(a3));
+        store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a0), hsum(a1), hsum(a2), hsum(a3));
       }
     }
   }
   // outputs not covered by the tiles (all of them in the scalar build)
-  for (let o = o4; o < outDim; o++) {
+  for (let o = o4; o < o1; o++) {
     const wo = w + <usize>o * rowW;
     const b: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
     for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dot(x + <usize>r * rowX, wo, inDim, dtype) + b);

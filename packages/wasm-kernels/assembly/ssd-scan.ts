@@ -1,12 +1,18 @@
 // Chunked SSD prefill, the same function as ssm_step's recurrence. Shapes as ssm_step; scratch holds
-// G·Q·Q + 3·Q f32. Per chunk of Q positions and head, with c_i = Σ_{k≤i} dt_k·A (masked positions: dt = 0):
+// scratchBytes(G, Q) per thread. Per chunk of Q positions and head, with c_i = Σ_{k≤i} dt_k·A (masked positions: dt = 0):
 //   y_i = exp(c_i)·S_in·C_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j + D·x_i
 //   S_out = exp(c_last)·S_in + Σ_j exp(c_last − c_j)·dt_j·x_j ⊗ B_j
 import { axpby, dotF32, stepSize } from "./common";
 
 export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: usize, D: usize, state: usize, mask: usize,
   batch: i32, steps: i32, heads: i32, headDim: i32, groups: i32, n: i32, convDim: i32, zStride: i32, dtMin: f32, dtMax: f32,
-  chunk: i32, scratch: usize): void {
+  chunk: i32, scratch: usize, part: i32, parts: i32): void {
+  // thread `part` of `parts` takes an equal share of the heads, with its own scratch
+  const share = (heads + parts - 1) / parts;
+  const h0 = min(heads, part * share);
+  const h1 = min(heads, h0 + share);
+  if (h0 >= h1) return;
+  scratch += <usize>part * scratchBytes(groups, chunk);
   const perGroup = heads / groups;
   const inner = heads * headDim;
   const cb = scratch; // [G, Q, Q]: C_i·B_j of the chunk
@@ -18,7 +24,7 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
       const len = min(chunk, steps - start);
       const first = b * steps + start;
       const xFirst = xbc + <usize>first * rowBytes;
-      for (let g = 0; g < groups; g++) {
+      for (let g = h0 / perGroup; g <= (h1 - 1) / perGroup; g++) {
         for (let i = 0; i < len; i++) {
           const cVec = xFirst + <usize>i * rowBytes + (<usize>(inner + groups * n + g * n) << 2);
           for (let j = 0; j <= i; j++) {
@@ -27,7 +33,7 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
           }
         }
       }
-      for (let h = 0; h < heads; h++) {
+      for (let h = h0; h < h1; h++) {
         const g = h / perGroup;
         const a = load<f32>(A + (<usize>h << 2));
         const d = load<f32>(D + (<usize>h << 2));
@@ -42,38 +48,53 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
           store<f32>(dts + (<usize>i << 2), dt);
           store<f32>(cum + (<usize>i << 2), c);
         }
+        // within the chunk: y_i = D·x_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j
         for (let i = 0; i < len; i++) {
-          const row = first + i;
-          const yRow = y + (<usize>(row * heads + h) * <usize>headDim << 2);
-          if (mask && load<i32>(mask + (<usize>row << 2)) == 0) {
-            memory.fill(yRow, 0, <usize>headDim << 2);
-            continue;
-          }
           const ci = load<f32>(cum + (<usize>i << 2));
-          const inDecay = Mathf.exp(ci);
-          const cVec = xFirst + <usize>i * rowBytes + (<usize>(inner + groups * n + g * n) << 2);
-          for (let p = 0; p < headDim; p++) {
-            store<f32>(yRow + (<usize>p << 2), inDecay * dotF32(s + (<usize>(p * n) << 2), cVec, n));
-          }
+          const yRow = y + (<usize>((first + i) * heads + h) * <usize>headDim << 2);
+          memory.fill(yRow, 0, <usize>headDim << 2);
           for (let j = 0; j <= i; j++) {
             const coef = load<f32>(cb + (<usize>((g * chunk + i) * chunk + j) << 2)) * Mathf.exp(ci - load<f32>(cum + (<usize>j << 2))) * load<f32>(dts + (<usize>j << 2));
             if (coef != 0) axpby(yRow, 1, coef, xFirst + <usize>j * rowBytes + (<usize>(h * headDim) << 2), headDim);
           }
           axpby(yRow, 1, d, xFirst + <usize>i * rowBytes + (<usize>(h * headDim) << 2), headDim);
         }
+        // one pass over the state rows (each stays in L1): y_i[p] += exp(c_i)·S[p]·C_i, then
+        // S[p] ← exp(c_last)·S[p] + Σ_j exp(c_last − c_j)·dt_j·x_j[p]·B_j
         const last = load<f32>(cum + (<usize>(len - 1) << 2));
         const total = Mathf.exp(last);
+        for (let j = 0; j < len; j++) {
+          const q = dts + (<usize>j << 2);
+          store<f32>(q, Mathf.exp(last - load<f32>(cum + (<usize>j << 2))) * load<f32>(q));
+          store<f32>(cum + (<usize>j << 2), Mathf.exp(load<f32>(cum + (<usize>j << 2)))); // cum[j] ← exp(c_j)
+        }
+        const cFirst = xFirst + (<usize>(inner + groups * n + g * n) << 2);
+        const bFirst = xFirst + (<usize>(inner + g * n) << 2);
         for (let p = 0; p < headDim; p++) {
           const sRow = s + (<usize>(p * n) << 2);
+          for (let i = 0; i < len; i++) {
+            const yp = y + (<usize>(((first + i) * heads + h) * headDim + p) << 2);
+            store<f32>(yp, load<f32>(yp) + load<f32>(cum + (<usize>i << 2)) * dotF32(sRow, cFirst + <usize>i * rowBytes, n));
+          }
           axpby(sRow, total, 0, sRow, n);
           for (let j = 0; j < len; j++) {
-            const scale = Mathf.exp(last - load<f32>(cum + (<usize>j << 2))) * load<f32>(dts + (<usize>j << 2));
+            const scale = load<f32>(dts + (<usize>j << 2));
             if (scale == 0) continue;
             const xv = load<f32>(xFirst + <usize>j * rowBytes + (<usize>(h * headDim + p) << 2));
-            axpby(sRow, 1, scale * xv, xFirst + <usize>j * rowBytes + (<usize>(inner + g * n) << 2), n);
+            axpby(sRow, 1, scale * xv, bFirst + <usize>j * rowBytes, n);
+          }
+        }
+        if (mask) {
+          for (let i = 0; i < len; i++) {
+            if (load<i32>(mask + (<usize>(first + i) << 2)) == 0) memory.fill(y + (<usize>((first + i) * heads + h) * <usize>headDim << 2), 0, <usize>headDim << 2);
           }
         }
       }
     }
   }
+}
+
+/** Scratch bytes one thread needs: C·B of every group within a chunk, dt and the cumulative decay. */
+export function scratchBytes(groups: i32, chunk: i32): usize {
+  return <usize>(groups * chunk * chunk + 2 * chunk) << 2;
 }

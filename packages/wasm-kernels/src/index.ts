@@ -1,6 +1,7 @@
 import { type Activation, type Backend, type DType, fail, type Kernels, type Tensor, toFloat32 } from "@mamba2/core";
 import { Heap, MAX_BYTES } from "./heap.js";
-import { SCALAR_WASM, SIMD_WASM } from "./kernels.generated.js";
+import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
+import { CONTROL_BYTES, createPool, type ParallelOp, type Pool } from "./threads.js";
 
 export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
 
@@ -15,12 +16,13 @@ interface Exports {
   heap_base(): number;
   add(out: number, a: number, b: number, n: number): void;
   argmax(out: number, x: number, rows: number, v: number): void;
-  causal_conv1d(out: number, x: number, offset: number, stride: number, w: number, wType: number, bias: number, state: number, mask: number, batch: number, steps: number, channels: number, k: number, act: number): void;
+  causal_conv1d(...args: number[]): void;
   embedding(out: number, table: number, ids: number, rows: number, d: number, dtype: number): void;
   gated_rms_norm(out: number, y: number, z: number, w: number, rows: number, e: number, zStride: number, eps: number, groupSize: number): void;
-  matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number): void;
+  matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number, part: number, parts: number): void;
   rms_norm(out: number, x: number, w: number, rows: number, d: number, eps: number): void;
   ssd_scan(...args: number[]): void;
+  ssd_scratch_bytes(groups: number, chunk: number): number;
   ssm_step(...args: number[]): void;
   read_bandwidth(p: number, n: number): number;
 }
@@ -28,10 +30,18 @@ interface Exports {
 export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine validates it). false forces the scalar build. */
   simd?: boolean;
+  /**
+   * Threads for the big kernels (matmul, SSD scan, conv), over a shared memory (default 1). Node.js only for
+   * now: its worker_threads always allow it.
+   */
+  threads?: number;
 }
 
 export interface WasmBackend extends Backend<WasmTensor> {
   readonly simd: boolean;
+  readonly threads: number;
+  /** Stops the worker threads (a no-op with one thread). */
+  dispose(): void;
   /** Bytes of the module's memory in use (weights, activations, cache). */
   readonly bytesInUse: number;
   /** Reads `bytes` of memory once; returns seconds taken (for the bandwidth probe of `mamba2 bench`). */
@@ -41,6 +51,13 @@ export interface WasmBackend extends Backend<WasmTensor> {
 const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, i32: 0 };
 const ACT_CODE: Record<Activation, number> = { silu: 0, swish: 0, relu: 1, identity: 2 };
 const BYTES: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, i32: 4 };
+
+/**
+ * Positions per SSD chunk on the CPU: the chunked form is the same function for any chunk length, and its
+ * within-chunk part (Q²/2 exp() and axpy per head) outgrows its savings beyond ~16 positions with 128-bit SIMD
+ * (measured on mamba2-130m's layer shape: T = 512 takes 55 ms in chunks of 16, 500 ms in chunks of 256).
+ */
+const SSD_BLOCK = 16;
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
@@ -53,11 +70,17 @@ export function wasmSimdSupported(): boolean {
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const simdBytes = decode(SIMD_WASM);
   const simd = options.simd ?? WebAssembly.validate(simdBytes);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) fail(`WASM threads must be a positive integer, found ${threads}`);
   if (simd && !WebAssembly.validate(simdBytes)) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
-  const { instance } = await WebAssembly.instantiate(simd ? simdBytes : decode(SCALAR_WASM), { env: { memory } });
-  const wasm = instance.exports as unknown as Exports;
+  if (threads > 1 && !simd) fail("WASM threads need the SIMD build");
+  if (threads > 1 && typeof SharedArrayBuffer === "undefined") fail("WASM threads need SharedArrayBuffer (cross-origin isolation in browsers)");
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
+  const module = await WebAssembly.compile(threads > 1 ? decode(THREADS_WASM) : simd ? simdBytes : decode(SCALAR_WASM));
+  const wasm = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
   const heap = new Heap(memory, wasm.heap_base());
+  const pool: Pool | null = threads > 1 ? await createPool(module, memory, heap.alloc(CONTROL_BYTES), threads, wasm as unknown as Record<ParallelOp, (...a: number[]) => void>) : null;
+  const parallel = (op: ParallelOp, args: number[]) => (pool ? pool.run(op, args) : (wasm[op] as (...a: number[]) => void)(...args, 0, 1));
   let scratch = { ptr: 0, bytes: 0 };
 
   const alloc = (shape: readonly number[], dtype: DType): WasmTensor => {
@@ -79,17 +102,20 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     const [batch, steps, heads, headDim] = y.shape;
     const args = [y.ptr, xbc.ptr, zxbcdt.ptr, w.dtBias.ptr, w.A.ptr, w.D.ptr, state.ptr, ptr(mask), batch, steps, heads, headDim, p.groups, p.stateSize, last(xbc), last(zxbcdt), p.dtMin, p.dtMax];
     if (which === "ssm_step") wasm.ssm_step(...args);
-    else wasm.ssd_scan(...args, p.chunkSize, scratchOf(4 * (p.groups * p.chunkSize ** 2 + 2 * p.chunkSize)));
+    else {
+      const block = Math.min(p.chunkSize, SSD_BLOCK);
+      parallel("ssd_scan", [...args, block, scratchOf(threads * wasm.ssd_scratch_bytes(p.groups, block))]);
+    }
   };
 
   const kernels: Kernels<WasmTensor> = {
     embedding: (out, table, ids) => wasm.embedding(out.ptr, table.ptr, ids.ptr, numel(ids), table.shape[1], DTYPE_CODE[table.dtype]),
     rmsNorm: (out, x, w, eps) => wasm.rms_norm(out.ptr, x.ptr, w.ptr, numel(x) / w.shape[0], w.shape[0], eps),
-    matmul: (out, x, w, bias) => wasm.matmul(out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype]),
+    matmul: (out, x, w, bias) => parallel("matmul", [out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype]]),
     add: (out, a, b) => wasm.add(out.ptr, a.ptr, b.ptr, numel(out)),
     causalConv1d: (out, x, offset, w, bias, state, mask, act) => {
       const [batch, steps, channels] = out.shape;
-      wasm.causal_conv1d(out.ptr, x.ptr, offset, last(x), w.ptr, DTYPE_CODE[w.dtype], ptr(bias), state.ptr, ptr(mask), batch, steps, channels, w.shape[1], ACT_CODE[act]);
+      parallel("causal_conv1d", [out.ptr, x.ptr, offset, last(x), w.ptr, DTYPE_CODE[w.dtype], ptr(bias), state.ptr, ptr(mask), batch, steps, channels, w.shape[1], ACT_CODE[act]]);
     },
     ssdScan: ssm("ssd_scan"),
     ssmStep: ssm("ssm_step"),
@@ -100,6 +126,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     name: "wasm",
     simd,
+    threads,
+    dispose: () => pool?.terminate(),
     maxBytes: MAX_BYTES,
     kernels,
     get bytesInUse() {

@@ -1,6 +1,8 @@
-// Every WASM kernel against the reference backend, in the SIMD and the scalar build.
+// Every WASM kernel against the reference backend: the SIMD build, the scalar build, and SIMD on 3 threads
+// (an odd count, so that the work splits unevenly).
 import { conformanceSuite } from "@mamba2/core/testing";
 import { createWasmBackend } from "../src/index.js";
 
 conformanceSuite("wasm (simd)", () => createWasmBackend({ simd: true }));
 conformanceSuite("wasm (scalar)", () => createWasmBackend({ simd: false }));
+conformanceSuite("wasm (simd, 3 threads)", () => createWasmBackend({ threads: 3 }));
