@@ -20,14 +20,15 @@ export const BF16: i32 = 2;
   return dtype == F16 ? halfToF32(h) : reinterpret<f32>(h << 16);
 }
 
-/** Four consecutive f16 values at p → f32x4. */
+/**
+ * Four consecutive f16 values at p → f32x4: the sign-extended halves shifted left by 13 put the sign in bit 31
+ * and exponent | mantissa in bits 27..13; clearing bits 30..28 leaves w·2^-112 as an f32 (exact, subnormals
+ * included), and one multiply by 2^112 rebiases it. Infinities and NaNs are not handled: f16 matrices are
+ * checked for them when loaded (src/index.ts).
+ */
 @inline export function half4(p: usize): v128 {
-  const h = v128.load16x4_u(p);
-  const mag = i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13);
-  let f = f32x4.mul(mag, f32x4.splat(5.192296858534828e33));
-  const special = i32x4.eq(v128.and(h, i32x4.splat(0x7c00)), i32x4.splat(0x7c00));
-  f = v128.bitselect(v128.or(mag, i32x4.splat(0x7f800000)), f, special);
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+  const bits = v128.and(i32x4.shl(v128.load16x4_s(p), 13), i32x4.splat(0x8fffe000));
+  return f32x4.mul(bits, f32x4.splat(5.192296858534828e33));
 }
 
 /** Four consecutive bf16 values at p → f32x4. */

@@ -61,6 +61,14 @@ const SSD_BLOCK = 16;
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
+/** The SIMD kernels widen f16 without special cases: a matrix with an infinity or NaN is refused. */
+function checkFiniteHalves(bytes: Uint8Array, shape: readonly number[]): void {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 1);
+  const bad = halves.findIndex((h) => (h & 0x7c00) === 0x7c00);
+  if (bad >= 0) fail(`f16 weight [${shape.join(", ")}] holds an infinity or NaN at element ${bad}`);
+}
+
 /** Whether this engine runs WebAssembly SIMD (validates the SIMD build). */
 export function wasmSimdSupported(): boolean {
   return WebAssembly.validate(decode(SIMD_WASM));
@@ -136,6 +144,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     weight(shape, dtype, bytes) {
       // Matrices keep 16-bit storage (widened in registers); vectors are widened once here.
       const keep = dtype === "f32" || shape.length === 2;
+      if (keep && dtype === "f16") checkFiniteHalves(bytes, shape);
       const data = keep ? bytes : new Uint8Array(toFloat32(bytes, dtype).buffer);
       const t = alloc(shape, keep ? dtype : "f32");
       if (data.byteLength !== t.bytes) fail(`weight of shape [${shape.join(", ")}] and dtype ${dtype}: got ${bytes.byteLength} bytes`);

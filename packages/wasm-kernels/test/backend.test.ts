@@ -1,0 +1,25 @@
+// What the WASM backend refuses, and how it reports it.
+import { buildModel, shapeConfig, syntheticWeights } from "@mamba2/core";
+import { describe, expect, it } from "vitest";
+import { createWasmBackend } from "../src/index.js";
+
+describe("wasm backend", () => {
+  it("refuses an f16 matrix holding an infinity", async () => {
+    const be = await createWasmBackend();
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setUint16(4, 0x7c00, true);
+    expect(() => be.weight([2, 2], "f16", bytes)).toThrow(/f16 weight \[2, 2\] holds an infinity or NaN at element 2/);
+  });
+
+  it("rejects a model over 4 GiB before loading, naming the way out", async () => {
+    const config = shapeConfig("2.7b");
+    await expect(buildModel(config, syntheticWeights(config, "f32"), { backend: await createWasmBackend() })).rejects.toThrow(
+      /synthetic f32: 10\.\d\d GiB of weights do not fit the wasm backend \(at most 4\.00 GiB\): use f16 or quantized weights, or the WebGPU backend/,
+    );
+  });
+
+  it("checks its options", async () => {
+    await expect(createWasmBackend({ threads: 0 })).rejects.toThrow(/WASM threads must be a positive integer, found 0/);
+    await expect(createWasmBackend({ threads: 2, simd: false })).rejects.toThrow(/WASM threads need the SIMD build/);
+  });
+});
