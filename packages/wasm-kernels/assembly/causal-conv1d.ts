@@ -1,31 +1,69 @@
 // Causal depthwise conv with state over columns [offset, offset + C) of x, then the activation.
 // out [B, T, C] f32, x [B, T, stride] f32, w [C, K] f32 | f16 | bf16, bias [C] f32 or 0, state [B, C, K] f32 (the last
-// K present inputs, oldest first; updated), mask i32 [B, T] or 0. A present input is pushed into the window and
-// out = act(bias + Σ_k w[k]·window[k]); a masked position leaves the window alone and outputs 0.
+// K present inputs, oldest first; updated), mask i32 [B, T] or 0. With v(τ) the τ-th present input of the row
+// (v(τ < 0) = state[K + τ]): out_t = act(bias + Σ_k w[k]·v(t − K + 1 + k)); a masked position outputs 0.
 import { activate, loadW } from "./common";
 
-export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize, batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
+export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize,
+  batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
   const share = (channels + parts - 1) / parts; // thread `part` of `parts` takes its share of the channels
   const c0 = min(channels, part * share);
   const c1 = min(channels, c0 + share);
+  const wBytes: usize = wType == 0 ? 4 : 2;
   for (let b = 0; b < batch; b++) {
-    for (let c = c0; c < c1; c++) {
-      const s = state + (<usize>(b * channels + c) * <usize>k << 2);
-      const wr = w + <usize>c * <usize>k * (wType == 0 ? 4 : 2);
-      const bc: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;
-      for (let t = 0; t < steps; t++) {
-        const row = b * steps + t;
-        const dst = out + (<usize>(row * channels + c) << 2);
-        if (mask && load<i32>(mask + (<usize>row << 2)) == 0) {
-          store<f32>(dst, 0);
-          continue;
-        }
-        memory.copy(s, s + 4, <usize>(k - 1) << 2);
-        store<f32>(s + (<usize>(k - 1) << 2), load<f32>(x + (<usize>(row * stride + offset + c) << 2)));
-        let acc = bc;
-        for (let j = 0; j < k; j++) acc += loadW(wr, j, wType) * load<f32>(s + (<usize>j << 2));
-        store<f32>(dst, activate(acc, act));
-      }
+    const m = mask ? mask + (<usize>(b * steps) << 2) : 0;
+    const xb = x + (<usize>(b * steps * stride + offset) << 2);
+    const ob = out + (<usize>(b * steps * channels) << 2);
+    const sb = state + (<usize>(b * channels) * <usize>k << 2);
+    if (!m) {
+      // channels in blocks of 16 (a cache line of each row), every position of the block before the next
+      for (let cb = c0; cb < c1; cb += 16) dense(ob, xb, stride, w, wType, bias, sb, steps, channels, k, act, cb, min(cb + 16, c1));
+      continue;
     }
+    for (let c = c0; c < c1; c++) {
+      const bc: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;
+      masked(ob + (<usize>c << 2), xb + (<usize>c << 2), stride, w + <usize>c * <usize>k * wBytes, wType, bc, sb + (<usize>c * <usize>k << 2), m, steps, channels, k, act);
+    }
+  }
+}
+
+/** Every position present: v(τ) is x at row τ, read in place; the state is rebuilt from the last K inputs. */
+function dense(ob: usize, xb: usize, stride: i32, w: usize, wType: i32, bias: usize, sb: usize, steps: i32, channels: i32, k: i32, act: i32, c0: i32, c1: i32): void {
+  const rowX = <usize>stride << 2;
+  const wBytes: usize = wType == 0 ? 4 : 2;
+  for (let t = 0; t < steps; t++) {
+    for (let c = c0; c < c1; c++) {
+      const wr = w + <usize>c * <usize>k * wBytes;
+      const s = sb + (<usize>c * <usize>k << 2);
+      let acc: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;
+      for (let j = 0; j < k; j++) {
+        const tau = t - k + 1 + j;
+        const v = tau >= 0 ? load<f32>(xb + <usize>tau * rowX + (<usize>c << 2)) : load<f32>(s + (<usize>(k + tau) << 2));
+        acc += loadW(wr, j, wType) * v;
+      }
+      store<f32>(ob + (<usize>(t * channels + c) << 2), activate(acc, act));
+    }
+  }
+  for (let c = c0; c < c1; c++) {
+    const s = sb + (<usize>c * <usize>k << 2);
+    if (steps < k) memory.copy(s, s + (<usize>steps << 2), <usize>(k - steps) << 2);
+    const keep = min(steps, k);
+    for (let j = 0; j < keep; j++) store<f32>(s + (<usize>(k - keep + j) << 2), load<f32>(xb + <usize>(steps - keep + j) * rowX + (<usize>c << 2)));
+  }
+}
+
+/** Some positions masked: the state is a sliding window that present inputs are pushed into. */
+function masked(oc: usize, xc: usize, stride: i32, wr: usize, wType: i32, bc: f32, s: usize, m: usize, steps: i32, channels: i32, k: i32, act: i32): void {
+  for (let t = 0; t < steps; t++) {
+    const dst = oc + (<usize>(t * channels) << 2);
+    if (load<i32>(m + (<usize>t << 2)) == 0) {
+      store<f32>(dst, 0);
+      continue;
+    }
+    memory.copy(s, s + 4, <usize>(k - 1) << 2);
+    store<f32>(s + (<usize>(k - 1) << 2), load<f32>(xc + (<usize>(t * stride) << 2)));
+    let acc = bc;
+    for (let j = 0; j < k; j++) acc += loadW(wr, j, wType) * load<f32>(s + (<usize>j << 2));
+    store<f32>(dst, activate(acc, act));
   }
 }
