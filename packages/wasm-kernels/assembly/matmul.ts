@@ -3,19 +3,26 @@
 // every x row streams past them. Weights are widened to f32 in registers, never copied.
 import { BF16, bf16x4, F16, F32, half4, hsum, loadW } from "./common";
 
-@inline function w4(p: usize, dtype: i32): v128 {
-  if (dtype == F32) return v128.load(p);
-  return dtype == F16 ? half4(p) : bf16x4(p);
+// The weight type W is a compile-time marker, so that each dtype gets its own loop without branches:
+// f32 → f32, u16 → f16, i16 → bf16.
+@inline function w4<W>(p: usize): v128 {
+  if (isFloat<W>()) return v128.load(p);
+  return isSigned<W>() ? bf16x4(p) : half4(p);
+}
+
+@inline function code<W>(): i32 {
+  return isFloat<W>() ? F32 : isSigned<W>() ? BF16 : F16;
 }
 
 /** Σ_i x[i]·w[i] over one row pair, the tail of I scalar. */
-function dot(x: usize, w: usize, n: i32, dtype: i32): f32 {
-  const wb: usize = dtype == F32 ? 4 : 2;
+function dot<W>(x: usize, w: usize, n: i32): f32 {
+  const dtype = code<W>();
+  const wb: usize = sizeof<W>();
   let acc: f32 = 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let a = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(x + (<usize>i << 2)), w4(w + <usize>i * wb, dtype)));
+    for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(x + (<usize>i << 2)), w4<W>(w + <usize>i * wb)));
     acc = hsum(a);
   }
   for (; i < n; i++) acc += load<f32>(x + (<usize>i << 2)) * loadW(w, i, dtype);
@@ -27,13 +34,14 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
   const share = ((outDim + 4 * parts - 1) / (4 * parts)) * 4;
   const o0 = min(outDim, part * share);
   const o1 = min(outDim, o0 + share);
-  if (dtype == F32) tiled(out, x, w, bias, rows, outDim, inDim, F32, o0, o1);
-  else if (dtype == F16) tiled(out, x, w, bias, rows, outDim, inDim, F16, o0, o1);
-  else tiled(out, x, w, bias, rows, outDim, inDim, BF16, o0, o1);
+  if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  else if (dtype == F16) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  else tiled<i16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
 }
 
-@inline function tiled(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, o0: i32, o1: i32): void {
-  const wb: usize = dtype == F32 ? 4 : 2;
+function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, o0: i32, o1: i32): void {
+  const dtype = code<W>();
+  const wb: usize = sizeof<W>();
   const rowW: usize = <usize>inDim * wb;
   const rowX: usize = <usize>inDim << 2;
   const rowY: usize = <usize>outDim << 2;
@@ -59,13 +67,13 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
           const v = v128.load(x1 + o4b);
           const z = v128.load(x2 + o4b);
           const off = <usize>i * wb;
-          let p = w4(w0 + off, dtype);
+          let p = w4<W>(w0 + off);
           a00 = f32x4.add(a00, f32x4.mul(u, p)); a10 = f32x4.add(a10, f32x4.mul(v, p)); a20 = f32x4.add(a20, f32x4.mul(z, p));
-          p = w4(w1 + off, dtype);
+          p = w4<W>(w1 + off);
           a01 = f32x4.add(a01, f32x4.mul(u, p)); a11 = f32x4.add(a11, f32x4.mul(v, p)); a21 = f32x4.add(a21, f32x4.mul(z, p));
-          p = w4(w2 + off, dtype);
+          p = w4<W>(w2 + off);
           a02 = f32x4.add(a02, f32x4.mul(u, p)); a12 = f32x4.add(a12, f32x4.mul(v, p)); a22 = f32x4.add(a22, f32x4.mul(z, p));
-          p = w4(w3 + off, dtype);
+          p = w4<W>(w3 + off);
           a03 = f32x4.add(a03, f32x4.mul(u, p)); a13 = f32x4.add(a13, f32x4.mul(v, p)); a23 = f32x4.add(a23, f32x4.mul(z, p));
         }
         store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a00), hsum(a01), hsum(a02), hsum(a03));
@@ -78,10 +86,10 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
         for (let i = 0; i < i4; i += 4) {
           const u = v128.load(x0 + (<usize>i << 2));
           const off = <usize>i * wb;
-          a0 = f32x4.add(a0, f32x4.mul(u, w4(w0 + off, dtype)));
-          a1 = f32x4.add(a1, f32x4.mul(u, w4(w1 + off, dtype)));
-          a2 = f32x4.add(a2, f32x4.mul(u, w4(w2 + off, dtype)));
-          a3 = f32x4.add(a3, f32x4.mul(u, w4(w3 + off, dtype)));
+          a0 = f32x4.add(a0, f32x4.mul(u, w4<W>(w0 + off)));
+          a1 = f32x4.add(a1, f32x4.mul(u, w4<W>(w1 + off)));
+          a2 = f32x4.add(a2, f32x4.mul(u, w4<W>(w2 + off)));
+          a3 = f32x4.add(a3, f32x4.mul(u, w4<W>(w3 + off)));
         }
         store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a0), hsum(a1), hsum(a2), hsum(a3));
       }
@@ -91,7 +99,7 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
   for (let o = o4; o < o1; o++) {
     const wo = w + <usize>o * rowW;
     const b: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
-    for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dot(x + <usize>r * rowX, wo, inDim, dtype) + b);
+    for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dot<W>(x + <usize>r * rowX, wo, inDim) + b);
   }
 }
 
