@@ -1,5 +1,5 @@
 // out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16,
-// bias [O] f32 or 0 (none). Tiles of 4 outputs × 3 rows share their loads; the 4 weight rows stay in cache while
+// bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in cache while
 // every x row streams past them. Weights are widened to f32 in registers, never copied.
 import { BF16, bf16x4, F16, F32, half4, hsum, loadW } from "./common";
 
@@ -46,7 +46,7 @@ function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim
   const rowX: usize = <usize>inDim << 2;
   const rowY: usize = <usize>outDim << 2;
   const o4 = ASC_FEATURE_SIMD ? o0 + ((o1 - o0) & ~3) : o0;
-  const r3 = rows - rows % 3;
+  const r2 = rows & ~1;
   const i4 = inDim & ~3;
   if (ASC_FEATURE_SIMD) {
     for (let o = o0; o < o4; o += 4) {
@@ -54,33 +54,29 @@ function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim
       const w1 = w0 + rowW;
       const w2 = w1 + rowW;
       const w3 = w2 + rowW;
-      for (let r = 0; r < r3; r += 3) {
+      for (let r = 0; r < r2; r += 2) {
         const x0 = x + <usize>r * rowX;
         const x1 = x0 + rowX;
-        const x2 = x1 + rowX;
         let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
         let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
-        let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a22 = f32x4.splat(0), a23 = f32x4.splat(0);
         for (let i = 0; i < i4; i += 4) {
           const o4b = <usize>i << 2;
           const u = v128.load(x0 + o4b);
           const v = v128.load(x1 + o4b);
-          const z = v128.load(x2 + o4b);
           const off = <usize>i * wb;
           let p = w4<W>(w0 + off);
-          a00 = f32x4.add(a00, f32x4.mul(u, p)); a10 = f32x4.add(a10, f32x4.mul(v, p)); a20 = f32x4.add(a20, f32x4.mul(z, p));
+          a00 = f32x4.add(a00, f32x4.mul(u, p)); a10 = f32x4.add(a10, f32x4.mul(v, p));
           p = w4<W>(w1 + off);
-          a01 = f32x4.add(a01, f32x4.mul(u, p)); a11 = f32x4.add(a11, f32x4.mul(v, p)); a21 = f32x4.add(a21, f32x4.mul(z, p));
+          a01 = f32x4.add(a01, f32x4.mul(u, p)); a11 = f32x4.add(a11, f32x4.mul(v, p));
           p = w4<W>(w2 + off);
-          a02 = f32x4.add(a02, f32x4.mul(u, p)); a12 = f32x4.add(a12, f32x4.mul(v, p)); a22 = f32x4.add(a22, f32x4.mul(z, p));
+          a02 = f32x4.add(a02, f32x4.mul(u, p)); a12 = f32x4.add(a12, f32x4.mul(v, p));
           p = w4<W>(w3 + off);
-          a03 = f32x4.add(a03, f32x4.mul(u, p)); a13 = f32x4.add(a13, f32x4.mul(v, p)); a23 = f32x4.add(a23, f32x4.mul(z, p));
+          a03 = f32x4.add(a03, f32x4.mul(u, p)); a13 = f32x4.add(a13, f32x4.mul(v, p));
         }
         store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a00), hsum(a01), hsum(a02), hsum(a03));
         store4(out + <usize>(r + 1) * rowY + (<usize>o << 2), x1, w0, rowW, i4, inDim, dtype, bias, o, hsum(a10), hsum(a11), hsum(a12), hsum(a13));
-        store4(out + <usize>(r + 2) * rowY + (<usize>o << 2), x2, w0, rowW, i4, inDim, dtype, bias, o, hsum(a20), hsum(a21), hsum(a22), hsum(a23));
       }
-      for (let r = r3; r < rows; r++) {
+      for (let r = r2; r < rows; r++) {
         const x0 = x + <usize>r * rowX;
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         for (let i = 0; i < i4; i += 4) {
