@@ -2,7 +2,7 @@
 // out [B, T, C] f32, x [B, T, stride] f32, w [C, K] f32 | f16 | bf16, bias [C] f32 or 0, state [B, C, K] f32 (the last
 // K present inputs, oldest first; updated), mask i32 [B, T] or 0. With v(τ) the τ-th present input of the row
 // (v(τ < 0) = state[K + τ]): out_t = act(bias + Σ_k w[k]·v(t − K + 1 + k)); a masked position outputs 0.
-import { activate, loadW } from "./common";
+import { activate, activateRow, loadW } from "./common";
 
 export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize,
   batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
@@ -41,8 +41,9 @@ function dense(ob: usize, xb: usize, stride: i32, w: usize, wType: i32, bias: us
         const v = tau >= 0 ? load<f32>(xb + <usize>tau * rowX + (<usize>c << 2)) : load<f32>(s + (<usize>(k + tau) << 2));
         acc += loadW(wr, j, wType) * v;
       }
-      store<f32>(ob + (<usize>(t * channels + c) << 2), activate(acc, act));
+      store<f32>(ob + (<usize>(t * channels + c) << 2), acc);
     }
+    activateRow(ob + (<usize>(t * channels + c0) << 2), c1 - c0, act);
   }
   for (let c = c0; c < c1; c++) {
     const s = sb + (<usize>c * <usize>k << 2);

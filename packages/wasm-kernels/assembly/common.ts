@@ -91,3 +91,43 @@ export function axpby(y: usize, beta: f32, alpha: f32, x: usize, n: i32): void {
   const dt = softplus(raw + bias);
   return dt < lo ? lo : dt > hi ? hi : dt;
 }
+
+/**
+ * exp of four lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' degree-6 polynomial, 2^n added to the
+ * exponent bits. Relative error ~1e-7; inputs clamped to [-87.3, 88] (results stay finite and normal).
+ */
+@inline export function exp4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  return i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
+}
+
+@inline export function silu4(x: v128): v128 {
+  return f32x4.div(x, f32x4.add(f32x4.splat(1), exp4(f32x4.neg(x))));
+}
+
+/** The activation (codes as `activate`) in place over n floats at p. */
+export function activateRow(p: usize, n: i32, act: i32): void {
+  if (act == 2) return;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const q = p + (<usize>i << 2);
+      const v = v128.load(q);
+      v128.store(q, act == 0 ? silu4(v) : f32x4.max(v, f32x4.splat(0)));
+    }
+  }
+  for (; i < n; i++) {
+    const q = p + (<usize>i << 2);
+    store<f32>(q, activate(load<f32>(q), act));
+  }
+}

@@ -1,6 +1,6 @@
 // g = y ⊙ silu(z); out = w ⊙ g / sqrt(mean(g²) + eps), the mean over each group of `groupSize` channels.
 // out, y [R, E] f32, z [R, zStride] f32 (its first E columns), w [E] f32. g is formed in out, then scaled in place.
-import { silu } from "./common";
+import { silu, silu4 } from "./common";
 import { scaleByWeight, sumSquares } from "./rms-norm";
 
 export function gated_rms_norm(out: usize, y: usize, z: usize, w: usize, rows: i32, e: i32, zStride: i32, eps: f32, groupSize: i32): void {
@@ -8,7 +8,14 @@ export function gated_rms_norm(out: usize, y: usize, z: usize, w: usize, rows: i
     const o = out + <usize>r * <usize>e * 4;
     const yr = y + <usize>r * <usize>e * 4;
     const zr = z + <usize>r * <usize>zStride * 4;
-    for (let i = 0; i < e; i++) {
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 4 <= e; i += 4) {
+        const k = <usize>i << 2;
+        v128.store(o + k, f32x4.mul(v128.load(yr + k), silu4(v128.load(zr + k))));
+      }
+    }
+    for (; i < e; i++) {
       const k = <usize>i << 2;
       store<f32>(o + k, load<f32>(yr + k) * silu(load<f32>(zr + k)));
     }
