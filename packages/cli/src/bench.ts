@@ -20,10 +20,17 @@ interface Result {
   decode_tokens_per_s: number;
 }
 
-/** Times one prefill of B × promptTokens ids, then genTokens greedy decode steps. */
+/**
+ * Times one prefill of B × promptTokens ids, then genTokens greedy decode steps, after a short untimed warm-up
+ * of both (as llama-bench does): JavaScript engines optimize WebAssembly and JS after their first calls.
+ */
 async function measure(model: Mamba2Model, batch: number, promptTokens: number, genTokens: number): Promise<Result> {
   const vocab = model.dims.vocab;
   const prompt = Array.from({ length: batch }, (_, b) => Array.from({ length: promptTokens }, (_, t) => (b * 7919 + t * 104729) % vocab));
+  const warm = model.createCache(batch);
+  const first = await model.nextGreedy(prompt.map((row) => row.slice(0, 32)), warm);
+  await model.nextGreedy(Array.from(first, (t) => [t]), warm);
+  warm.free();
   const cache = model.createCache(batch);
   let t0 = performance.now();
   let next = Array.from(await model.nextGreedy(prompt, cache));
