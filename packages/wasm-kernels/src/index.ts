@@ -69,11 +69,6 @@ function checkFiniteHalves(bytes: Uint8Array, shape: readonly number[]): void {
   if (bad >= 0) fail(`f16 weight [${shape.join(", ")}] holds an infinity or NaN at element ${bad}`);
 }
 
-/** Whether this engine runs WebAssembly SIMD (validates the SIMD build). */
-export function wasmSimdSupported(): boolean {
-  return WebAssembly.validate(decode(SIMD_WASM));
-}
-
 /** The WebAssembly backend: every kernel in AssemblyScript, SIMD where the engine has it. */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const simdBytes = decode(SIMD_WASM);
