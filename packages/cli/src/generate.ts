@@ -2,10 +2,10 @@ import { generate, type GenerationStep } from "@mamba2/core";
 import { type Flags, numberFlag, parseIds, stringFlag, UsageError } from "./args.js";
 import { openModel } from "./model.js";
 
-export const GENERATE_FLAGS = ["model", "prompt", "ids", "max-new-tokens", "temperature", "top-k", "top-p", "seed", "backend"];
+export const GENERATE_FLAGS = ["model", "prompt", "ids", "max-new-tokens", "temperature", "top-k", "top-p", "seed", "backend", "threads"];
 
 export const GENERATE_HELP = `mamba2 generate [--model DIR] (--prompt TEXT | --ids "1,2,3" | --ids "1,2,3;4,5")
-  [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend auto|reference] [--json]
+  [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend auto|wasm|reference] [--threads N] [--json]
 
 Streams the continuation of the prompt. --temperature 0 is greedy (the default: 0.8 with top-p 0.95).
 Several ';'-separated id lists form one left-padded batch. --json prints one object:

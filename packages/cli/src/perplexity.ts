@@ -3,7 +3,7 @@ import { perplexity } from "@mamba2/core";
 import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
 import { openModel } from "./model.js";
 
-export const PERPLEXITY_FLAGS = ["model", "file", "window", "max-tokens", "backend"];
+export const PERPLEXITY_FLAGS = ["model", "file", "window", "max-tokens", "backend", "threads"];
 
 export const PERPLEXITY_HELP = `mamba2 perplexity --model DIR --file TEXT [--window 256] [--max-tokens N] [--backend auto|reference]
 

@@ -34,10 +34,11 @@ describe("mamba2 generate", () => {
     [2, "auto"],
     [0, "reference"],
     [2, "wasm"],
+    [1, "wasm --threads 2"],
   ])("greedy text %i of the bundled Shakespeare model, exactly (--backend %s)", (i, backend) => {
     const prompt: string = shInfo.prompts[i];
     const expected = sh[`greedy_ids.${i}`];
-    const r = mamba2("generate", "--prompt", prompt, "--temperature", "0", "--max-new-tokens", String(expected.length), "--backend", String(backend), "--json");
+    const r = mamba2("generate", "--prompt", prompt, "--temperature", "0", "--max-new-tokens", String(expected.length), "--backend", ...String(backend).split(" "), "--json");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -128,6 +129,7 @@ describe("bad input: one line on stderr, exit code 2", () => {
     [["generate", "--ids", "1", "--bogus", "2"], /Unknown option '--bogus'/],
     [["generate", "--ids", "1", "--temperature", "hot"], /--temperature must be a number, found 'hot'/],
     [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, wasm, reference\)/],
+    [["generate", "--ids", "1", "--backend", "reference", "--threads", "2"], /--threads applies to the wasm backend, not reference/],
     [["bench", "--shape", "5b"], /--shape must be one of 130m, 370m, 780m, 1.3b, 2.7b, found '5b'/],
     [["bench", "--model", tiny, "--shape", "130m"], /bench takes --model or --shape, not both/],
     [["generate"], /generate needs exactly one of --prompt or --ids/],
