@@ -19,10 +19,9 @@ for (const dtype of ["f32", "f16"]) {
 }
 const f = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 console.log(`${shape} shape, random weights, prompt ${prompt} tokens, ${gen} decode steps; ${cpus()[0].model}, ${cpus().length} cores, Node ${process.version}`);
-console.log(`| backend | threads | prefill tok/s | decode tok/s | decode limit (1-thread bandwidth) | prefill × reference | decode × reference |`);
-console.log(`| --- | --- | --- | --- | --- | --- | --- |`);
-console.log(`| reference f32 | 1 | ${f(base.prefill_tokens_per_s)} | ${f(base.decode_tokens_per_s)} | ${f(base.decode_limit_tokens_per_s)} | 1 | 1 |`);
-for (const [name, threads, p, d, limit] of rows) {
-  console.log(`| ${name} | ${threads} | ${f(p)} | ${f(d)} | ${f(limit)} | ${f(p / base.prefill_tokens_per_s)} | ${f(d / base.decode_tokens_per_s)} |`);
+console.log(`| backend | threads | prefill tok/s | decode tok/s | read bandwidth GB/s | decode limit tok/s | prefill × reference | decode × reference |`);
+console.log(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+console.log(`| reference f32 | 1 | ${f(base.prefill_tokens_per_s)} | ${f(base.decode_tokens_per_s)} | ${f(base.bandwidth_gb_per_s)} | ${f(base.decode_limit_tokens_per_s)} | 1 | 1 |`);
+for (const [name, threads, p, d, limit, bw] of rows) {
+  console.log(`| ${name} | ${threads} | ${f(p)} | ${f(d)} | ${f(bw)} | ${f(limit)} | ${f(p / base.prefill_tokens_per_s)} | ${f(d / base.decode_tokens_per_s)} |`);
 }
-console.log(`memory bandwidth (WASM SIMD read, 1 thread): ${f(rows[0][5])} GB/s`);

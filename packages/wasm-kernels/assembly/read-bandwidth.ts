@@ -1,7 +1,12 @@
 // Σ of n f32 at p, read as fast as the machine allows: the memory-bandwidth probe of `mamba2 bench`.
+// Thread `part` of `parts` reads its share (multiples of 16 floats).
 import { hsum } from "./common";
 
-export function read_bandwidth(p: usize, n: i32): f32 {
+export function read_bandwidth(p: usize, n: i32, part: i32, parts: i32): f32 {
+  const share = ((n + 16 * parts - 1) / (16 * parts)) * 16;
+  const start = min(n, part * share);
+  p += <usize>start << 2;
+  n = min(n, start + share) - start;
   let i = 0;
   let acc: f32 = 0;
   if (ASC_FEATURE_SIMD) {

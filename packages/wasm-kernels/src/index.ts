@@ -24,7 +24,7 @@ interface Exports {
   ssd_scan(...args: number[]): void;
   ssd_scratch_bytes(groups: number, chunk: number): number;
   ssm_step(...args: number[]): void;
-  read_bandwidth(p: number, n: number): number;
+  read_bandwidth(p: number, n: number, part: number, parts: number): number;
 }
 
 export interface WasmBackendOptions {
@@ -44,7 +44,7 @@ export interface WasmBackend extends Backend<WasmTensor> {
   dispose(): void;
   /** Bytes of the module's memory in use (weights, activations, cache). */
   readonly bytesInUse: number;
-  /** Reads `bytes` of memory once; returns seconds taken (for the bandwidth probe of `mamba2 bench`). */
+  /** Reads `bytes` of memory once on all its threads; returns seconds taken (the probe of `mamba2 bench`). */
   readBandwidth(bytes: number): number;
 }
 
@@ -166,7 +166,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const p = heap.alloc(n * 4);
       heap.bytes(p, n * 4).fill(1); // touch every page: untouched pages all map to one zero page
       const t0 = performance.now();
-      wasm.read_bandwidth(p, n);
+      parallel("read_bandwidth", [p, n]);
       const seconds = (performance.now() - t0) / 1000;
       heap.release(p, n * 4);
       return seconds;
