@@ -5,9 +5,11 @@ import { openModel } from "./model.js";
 export const GENERATE_FLAGS = ["model", "prompt", "ids", "max-new-tokens", "temperature", "top-k", "top-p", "seed", "backend", "threads"];
 
 export const GENERATE_HELP = `mamba2 generate [--model DIR] (--prompt TEXT | --ids "1,2,3" | --ids "1,2,3;4,5")
-  [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend auto|wasm|reference] [--threads N] [--json]
+  [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--ignore-eos]
+  [--backend auto|wasm|reference] [--threads N] [--json]
 
-Streams the continuation of the prompt. --temperature 0 is greedy (the default: 0.8 with top-p 0.95).
+Streams the continuation of the prompt. --temperature 0 is greedy (the default: 0.8 with top-p 0.95). A row ends
+at the model's EOS token (emitted) unless --ignore-eos.
 Several ';'-separated id lists form one left-padded batch. --json prints one object:
 {tokens, text, backend, prefill_tokens_per_s, decode_tokens_per_s}.`;
 
@@ -21,6 +23,7 @@ export async function generateCommand(flags: Flags, out: (s: string) => void): P
     topK: numberFlag(flags, "top-k", { integer: true, min: 0 }) ?? 0,
     topP: numberFlag(flags, "top-p", { min: Number.MIN_VALUE, max: 1 }) ?? 0.95,
     seed: numberFlag(flags, "seed", { integer: true, min: 0, max: 2 ** 32 - 1 }) ?? Math.floor(Math.random() * 2 ** 32),
+    ...(flags["ignore-eos"] === true ? { eosTokenId: null } : {}),
   };
   const { model, tokenizer, dir } = await openModel(flags);
   if (prompt !== undefined && !tokenizer) throw new UsageError(`${dir} has no tokenizer.json: use --ids`);

@@ -66,6 +66,15 @@ describe("mamba2 generate", () => {
     expect(batch.text).toEqual([null, null]);
   });
 
+  it("stops a row at its EOS token (emitted) unless --ignore-eos", () => {
+    // seed 2 at temperature 3 samples tiny's EOS (id 2) as the 36th new token
+    const args = ["generate", "--model", tiny, "--ids", "5,6,7", "--temperature", "3", "--seed", "2", "--max-new-tokens", "40", "--json"];
+    const free = JSON.parse(mamba2(...args, "--ignore-eos").stdout).tokens as number[];
+    expect(free).toHaveLength(40);
+    expect(free.indexOf(2)).toBe(35);
+    expect(JSON.parse(mamba2(...args).stdout).tokens).toEqual(free.slice(0, 36));
+  });
+
   it("samples reproducibly with a seed", () => {
     const args = ["generate", "--prompt", "JULIET:", "--temperature", "0.9", "--top-k", "40", "--top-p", "0.9", "--seed", "11", "--max-new-tokens", "20", "--json"];
     const a = JSON.parse(mamba2(...args).stdout);
