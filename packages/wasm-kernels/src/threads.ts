@@ -4,26 +4,31 @@ import { fail } from "@mamba2/core";
 export const PARALLEL_OPS = ["matmul", "ssd_scan", "causal_conv1d", "read_bandwidth"] as const;
 export type ParallelOp = (typeof PARALLEL_OPS)[number];
 
-/** Bytes of the control block: i32 seq, pending, op, argc; then 32 f64 arguments. */
-export const CONTROL_BYTES = 16 + 8 * 32;
+/** Bytes of the control block: i32 seq, pending, op, argc, failed (+ padding); then 32 f64 arguments. */
+export const CONTROL_BYTES = 32 + 8 * 32;
 
 /**
  * The worker: instantiates the same module over the shared memory, then waits on `seq`; on each change runs its
- * part of the op whose arguments are in the control block, and the last one to finish wakes the caller.
+ * part of the op whose arguments are in the control block (a trap sets `failed`, so the caller never waits on a
+ * dead part), and the last one to finish wakes the caller.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { module, memory, control, part, parts, ops } = workerData;
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const head = new Int32Array(memory.buffer, control, 4);
-const args = new Float64Array(memory.buffer, control + 16, 32);
+const head = new Int32Array(memory.buffer, control, 8);
+const args = new Float64Array(memory.buffer, control + 32, 32);
 let seq = 0;
 parentPort.postMessage("ready");
 for (;;) {
   Atomics.wait(head, 0, seq);
   seq = Atomics.load(head, 0);
   if (head[2] < 0) break;
-  kernels[ops[head[2]]](...args.subarray(0, head[3]), part, parts);
+  try {
+    kernels[ops[head[2]]](...args.subarray(0, head[3]), part, parts);
+  } catch {
+    Atomics.store(head, 4, 1);
+  }
   if (Atomics.sub(head, 1, 1) === 1) Atomics.notify(head, 1);
 }
 `;
@@ -49,12 +54,13 @@ export async function createPool(module: WebAssembly.Module, memory: WebAssembly
     w.once("message", resolve);
     w.once("error", reject);
   })));
-  const head = new Int32Array(memory.buffer, control, 4);
-  const args = new Float64Array(memory.buffer, control + 16, 32);
+  const head = new Int32Array(memory.buffer, control, 8);
+  const args = new Float64Array(memory.buffer, control + 32, 32);
   const post = (op: number, argv: number[]) => {
     args.set(argv);
     head[3] = argv.length;
     head[2] = op;
+    head[4] = 0;
     Atomics.store(head, 1, parts - 1);
     Atomics.add(head, 0, 1);
     Atomics.notify(head, 0);
@@ -63,8 +69,12 @@ export async function createPool(module: WebAssembly.Module, memory: WebAssembly
     parts,
     run(op, argv) {
       post(PARALLEL_OPS.indexOf(op), argv);
-      kernels[op](...argv, 0, parts);
-      for (let left = Atomics.load(head, 1); left !== 0; left = Atomics.load(head, 1)) Atomics.wait(head, 1, left);
+      try {
+        kernels[op](...argv, 0, parts);
+      } finally {
+        for (let left = Atomics.load(head, 1); left !== 0; left = Atomics.load(head, 1)) Atomics.wait(head, 1, left);
+      }
+      if (Atomics.load(head, 4) !== 0) fail(`WASM threads: ${op} trapped in a worker`);
     },
     terminate() {
       post(-1, []);

@@ -23,3 +23,20 @@ describe("wasm backend", () => {
     await expect(createWasmBackend({ threads: 2, simd: false })).rejects.toThrow(/WASM threads need the SIMD build/);
   });
 });
+
+describe("wasm threads", () => {
+  it("report a kernel that traps in a worker instead of waiting for it", async () => {
+    const be = await createWasmBackend({ threads: 2 });
+    const out = be.zeros([1, 8], "f32");
+    const x = be.zeros([1, 4], "f32");
+    // a weight that claims to lie past the 4 GiB end of memory: every part of the matmul traps
+    const w = { ...be.zeros([8, 4], "f32"), ptr: 2 ** 32 - 64 };
+    expect(() => be.kernels.matmul(out, x, w, null)).toThrow();
+    // the pool still works afterwards
+    const good = be.weight([8, 4], "f32", new Uint8Array(new Float32Array(32).fill(1).buffer));
+    be.write(x, Float32Array.from([1, 2, 3, 4]));
+    be.kernels.matmul(out, x, good, null);
+    expect(Array.from(await be.readF32(out))).toEqual(new Array(8).fill(10));
+    be.dispose();
+  });
+});
