@@ -7,7 +7,7 @@ import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
 import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
 
 const COMMANDS = {
-  generate: { flags: GENERATE_FLAGS, booleans: ["json", "ignore-eos"], help: GENERATE_HELP, run: generateCommand },
+  generate: { flags: GENERATE_FLAGS, booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
   forward: { flags: FORWARD_FLAGS, booleans: [], help: FORWARD_HELP, run: forwardCommand },
   perplexity: { flags: PERPLEXITY_FLAGS, booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
   bench: { flags: BENCH_FLAGS, booleans: ["json", "baseline"], help: BENCH_HELP, run: benchCommand },

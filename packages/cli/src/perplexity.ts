@@ -8,7 +8,8 @@ export const PERPLEXITY_FLAGS = ["model", "file", "window", "max-tokens", "backe
 export const PERPLEXITY_HELP = `mamba2 perplexity --model DIR --file TEXT [--window 256] [--max-tokens N] [--backend auto|reference]
 
 Tokenizes the whole file, scores consecutive non-overlapping windows independently and prints
-{"ppl", "mean_nll", "tokens", "windows"}.`;
+{"ppl", "mean_nll", "tokens", "windows"}. A window longer than the text scores it as one sequence (fed 2048
+tokens at a time: memory does not grow with the length).`;
 
 export async function perplexityCommand(flags: Flags, out: (s: string) => void): Promise<void> {
   const file = stringFlag(flags, "file");

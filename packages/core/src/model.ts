@@ -2,6 +2,7 @@ import type { Backend, SsmParams, Tensor } from "./backend.js";
 import { Mamba2Cache } from "./cache.js";
 import { dimsOf, type Mamba2Config, type Mamba2Dims } from "./config.js";
 import { fail } from "./errors.js";
+import { Mamba2Session, type GenerateOptions, type GenerationDelta } from "./session.js";
 import type { ModelWeights } from "./weights.js";
 
 export interface ModelOptions {
@@ -107,13 +108,32 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return this.backend.readF32(this.head(ws, "last"));
   }
 
+  /** A generation session: the state of B sequences that successive `generate` calls continue. */
+  createSession(): Mamba2Session<T> {
+    return new Mamba2Session(this);
+  }
+
+  /**
+   * Streams the continuation of one prompt or a batch of prompts of different lengths (each row exactly its
+   * unbatched run) from the empty state: `{row, token, text}` deltas (see Mamba2Session.generate).
+   */
+  async *generate(prompt: TokenIds, options: GenerateOptions = {}): AsyncGenerator<GenerationDelta, void, undefined> {
+    const session = this.createSession();
+    try {
+      yield* session.generate(prompt, options);
+    } finally {
+      session.free();
+    }
+  }
+
   /** Frees the workspaces (the weights stay). */
   releaseWorkspaces(): void {
     for (const ws of this.workspaces.values()) for (const t of Object.values(ws)) if (t) this.backend.free(t);
     this.workspaces.clear();
   }
 
-  private checkIds(ids: TokenIds): (readonly number[])[] {
+  /** Checks ids [B, T] as every call does (equal rows, ids in range); returns them as rows. */
+  checkIds(ids: TokenIds): (readonly number[])[] {
     const rows = (ids.length > 0 && typeof ids[0] === "number" ? [ids] : ids) as (readonly number[])[];
     if (rows.length === 0 || rows[0].length === 0) fail("input ids are empty");
     const steps = rows[0].length;
