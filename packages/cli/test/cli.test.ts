@@ -3,20 +3,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { readGoldens, relErr } from "@mamba2/core/testing";
 import { describe, expect, it } from "vitest";
+import { mamba2, root, shakespeare, tiny } from "./helpers.js";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const main = join(root, "packages/cli/dist/main.js");
-const shakespeare = join(root, "models/mamba2-shakespeare");
-const tiny = join(root, "fixtures/tiny");
 const tmp = mkdtempSync(join(tmpdir(), "mamba2-cli-"));
-
-function mamba2(...args: string[]) {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Golden tensors as plain number arrays. */
 function goldens(path: string): Record<string, number[]> {

@@ -1,28 +1,18 @@
 // Generation features end to end: the streaming API on both backends (goldens, seeded sampling, states moved
 // between backends) and the new `mamba2 generate` flags (saved states, stop text, prefill chunks, log-probs).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Backend, createReferenceBackend, deserializeState, type GenerateOptions, type Mamba2Model, serializeState, tokenLogprobs } from "@mamba2/core";
 import { loadModelFromDir } from "@mamba2/core/node";
 import { readGoldens } from "@mamba2/core/testing";
 import { loadTokenizer } from "@mamba2/tokenizer/node";
 import { createWasmBackend } from "@mamba2/wasm-kernels";
 import { beforeAll, describe, expect, it } from "vitest";
+import { mamba2, root, shakespeare, tiny } from "./helpers.js";
 import { generateCommand } from "../src/generate.js";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-const main = join(root, "packages/cli/dist/main.js");
-const shakespeare = join(root, "models/mamba2-shakespeare");
-const tiny = join(root, "fixtures/tiny");
 const tmp = mkdtempSync(join(tmpdir(), "mamba2-gen-"));
-
-function mamba2(...args: string[]) {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 const json = (...args: string[]) => {
   const r = mamba2(...args, "--json");
   expect(r.stderr).toBe("");
