@@ -5,6 +5,7 @@ export { Mamba2Cache } from "./cache.js";
 export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2Config, type Mamba2Dims } from "./config.js";
 export { floatToHalf, fromFloat32, halfToFloat, toFloat32 } from "./dtype.js";
 export { fail, Mamba2Error } from "./errors.js";
+export type { ModelFolder } from "./folder.js";
 export { generate, generateAll } from "./generate.js";
 export { parseJson } from "./json.js";
 export { buildModel, loadModel, openSafetensors, type LoadOptions, type ModelFiles } from "./load.js";
