@@ -1,7 +1,10 @@
 import type { Activation } from "./config.js";
 
-/** How a backend stores a tensor. Weights may arrive as f16/bf16; activations and cache are f32, ids i32. */
-export type WeightDType = "f32" | "f16" | "bf16";
+/**
+ * How a backend stores a tensor. Weights may arrive as f16/bf16 or as quantized blocks (q8_0, q4_0, q4_k: the
+ * matrices of matmul and embedding only; see quant.ts); activations and cache are f32, ids i32.
+ */
+export type WeightDType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_k";
 export type DType = WeightDType | "i32";
 
 /** A tensor owned by a backend: CPU memory, WebAssembly memory or a GPU buffer. Row-major. */

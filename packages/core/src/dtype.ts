@@ -1,13 +1,17 @@
 import type { WeightDType } from "./backend.js";
 import { fail } from "./errors.js";
+import { dequantizeAll, isQuantized, quantize } from "./quant.js";
 
-/** safetensors dtype names → ours. */
+/** safetensors dtype names (and GGUF's quantized types, as a store names them) → ours. */
 export function weightDType(st: string, where: string): WeightDType {
   switch (st) {
     case "F32": return "f32";
     case "F16": return "f16";
     case "BF16": return "bf16";
-    default: return fail(`${where}: unsupported dtype ${st} (supported: F32, F16, BF16)`);
+    case "Q8_0": return "q8_0";
+    case "Q4_0": return "q4_0";
+    case "Q4_K": return "q4_k";
+    default: return fail(`${where}: unsupported dtype ${st} (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K)`);
   }
 }
 
@@ -32,6 +36,7 @@ function halfTable(): Float32Array {
 
 /** Little-endian bytes of a weight → float32 values (copied, so the source may be unaligned). */
 export function toFloat32(bytes: Uint8Array, dtype: WeightDType): Float32Array {
+  if (isQuantized(dtype)) return dequantizeAll(bytes, dtype);
   const aligned = bytes.slice().buffer;
   if (dtype === "f32") return new Float32Array(aligned);
   const half = new Uint16Array(aligned);
@@ -46,8 +51,12 @@ export function toFloat32(bytes: Uint8Array, dtype: WeightDType): Float32Array {
   return out;
 }
 
-/** float32 values → little-endian bytes of a weight dtype (f16 rounds to nearest even, bf16 truncates). */
+/**
+ * float32 values → little-endian bytes of a weight dtype (f16 rounds to nearest even, bf16 truncates, quantized
+ * types as quant.ts's `quantize`).
+ */
 export function fromFloat32(values: Float32Array, dtype: WeightDType): Uint8Array {
+  if (isQuantized(dtype)) return quantize(values, dtype);
   const copy = values.slice();
   if (dtype === "f32") return new Uint8Array(copy.buffer);
   const bits = new Uint32Array(copy.buffer);

@@ -6,8 +6,11 @@ export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2C
 export { floatToHalf, fromFloat32, halfToFloat, toFloat32 } from "./dtype.js";
 export { fail, Mamba2Error } from "./errors.js";
 export type { ModelFolder } from "./folder.js";
+export { loadModelFromFolder, loadOpened, openGgufModel, openModelFolder, type EmbeddedTokenizer, type ModelFormat, type OpenedModel } from "./formats.js";
+export { readGguf, writeGguf, GGML_TYPES, type GgufEntry, type GgufFile, type GgufTensor, type GgufTensorData, type GgufValue } from "./gguf.js";
 export { generate, generateAll } from "./generate.js";
 export { parseJson } from "./json.js";
+export { dequantize, dequantizeAll, isMatrixWeight, isQuantized, quantize, QUANT_BLOCKS, QUANT_DTYPES, tensorBytes, type QuantDType } from "./quant.js";
 export { buildModel, loadModel, openSafetensors, type LoadOptions, type ModelFiles } from "./load.js";
 export { nllOf, perplexity, sequenceLoss, sumNll, tokenLogprobs, type PerplexityResult } from "./loss.js";
 export { Mamba2Model, type ForwardOptions, type ForwardResult, type ModelOptions, type TokenIds } from "./model.js";

@@ -1,14 +1,13 @@
-/** Node-only helpers: models from folders, files read lazily through a file handle. */
-import { open, readFile, stat } from "node:fs/promises";
+/** Node-only helpers: models from folders and .gguf files, read lazily through a file handle. */
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Tensor } from "./backend.js";
 import type { ByteSource } from "./bytes.js";
-import { parseConfig, type Mamba2Config } from "./config.js";
 import { fail } from "./errors.js";
-import { parseJson } from "./json.js";
-import { buildModel, openSafetensors, type LoadOptions } from "./load.js";
+import type { ModelFolder } from "./folder.js";
+import { loadOpened, openGgufModel, openModelFolder, type OpenedModel } from "./formats.js";
+import type { LoadOptions } from "./load.js";
 import type { Mamba2Model } from "./model.js";
-import type { TensorStore } from "./weights.js";
 
 /** A file as a ByteSource; each read opens, reads and closes, so nothing stays open. */
 export async function fileSource(path: string): Promise<ByteSource> {
@@ -30,29 +29,35 @@ export async function fileSource(path: string): Promise<ByteSource> {
   };
 }
 
-async function readText(path: string): Promise<string> {
-  return readFile(path, "utf8").catch(() => fail(`${path}: no such file`));
+/**
+ * A folder on disk as a ModelFolder: files read lazily through fileSource; `list()` gives the names in the
+ * folder itself (not its subfolders).
+ */
+export function nodeFolder(dir: string): ModelFolder {
+  const path = (file: string) => join(dir, file);
+  return {
+    name: dir,
+    has: (file) => stat(path(file)).then((s) => s.isFile(), () => false),
+    source: (file) => fileSource(path(file)),
+    text: (file) => readFile(path(file), "utf8").catch(() => fail(`${path(file)}: no such file`)),
+    list: () => readdir(dir, { withFileTypes: true }).then((es) => es.filter((e) => e.isFile()).map((e) => e.name), () => fail(`${dir}: cannot list the folder`)),
+  };
 }
 
-export async function readConfig(dir: string): Promise<Mamba2Config> {
-  const path = join(dir, "config.json");
-  return parseConfig(await readText(path), path);
+/** Opens the model at `path`: a folder of any supported format (see formats.ts) or a .gguf file. */
+export async function openModelPath(path: string): Promise<OpenedModel> {
+  const s = await stat(path).catch(() => fail(`${path}: no such file or folder`));
+  if (s.isDirectory()) return openModelFolder(nodeFolder(path));
+  if (path.endsWith(".gguf")) return openGgufModel(await fileSource(path));
+  return fail(`${path}: not a model folder nor a .gguf file`);
 }
 
-/** The weights of a folder: model.safetensors, or the shards listed in model.safetensors.index.json. */
-export async function openWeights(dir: string): Promise<TensorStore> {
-  const single = join(dir, "model.safetensors");
-  const index = join(dir, "model.safetensors.index.json");
-  if (await stat(single).then(() => true, () => false)) return openSafetensors([await fileSource(single)]);
-  if (!(await stat(index).then(() => true, () => false))) fail(`${dir}: no model.safetensors nor model.safetensors.index.json`);
-  const parsed = parseJson(await readText(index), index) as { weight_map?: Record<string, string> };
-  if (!parsed || typeof parsed.weight_map !== "object") fail(`${index}: no weight_map`);
-  const shards = [...new Set(Object.values(parsed.weight_map))];
-  return openSafetensors(await Promise.all(shards.map((s) => fileSource(join(dir, s)))));
+/**
+ * Loads the model at `path`: a transformers, mamba_ssm or Mistral folder, a folder holding one .gguf file, or a
+ * .gguf file. The gated norm follows the format unless `groupedGatedNorm` is given.
+ */
+export async function loadModelFromDir<T extends Tensor = Tensor>(path: string, options: LoadOptions<T> = {}): Promise<Mamba2Model<T>> {
+  return loadOpened(await openModelPath(path), options);
 }
 
-/** Loads the Hugging Face folder `dir` (config.json + safetensors). */
-export async function loadModelFromDir<T extends Tensor = Tensor>(dir: string, options: LoadOptions<T> = {}): Promise<Mamba2Model<T>> {
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) fail(`${dir}: not a model folder`);
-  return buildModel(await readConfig(dir), await openWeights(dir), options);
-}
+export { defaultCacheDir, fileCache, loadModel, openSource } from "./node-source.js";

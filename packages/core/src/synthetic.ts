@@ -1,6 +1,7 @@
 import type { WeightDType } from "./backend.js";
 import { dimsOf, type Mamba2Config, parseConfig } from "./config.js";
 import { fromFloat32 } from "./dtype.js";
+import { isMatrixWeight, isQuantized, tensorBytes } from "./quant.js";
 import { expectedTensors, type TensorStore } from "./weights.js";
 import { Rng } from "./sampling.js";
 import type { TensorEntry } from "./safetensors.js";
@@ -25,20 +26,20 @@ export function shapeConfig(shape: string): Mamba2Config {
   }, `shape ${shape}`);
 }
 
-const BYTES: Record<WeightDType, number> = { f32: 4, f16: 2, bf16: 2 };
-
 /**
  * Deterministic random weights of a config, generated tensor by tensor when read (nothing is held): matrices
- * uniform in ±1/sqrt(fan-in), norms 1, A_log = log(1..H), D = 1, dt_bias giving dt ≈ 0.01–0.1.
+ * uniform in ±1/sqrt(fan-in), norms 1, A_log = log(1..H), D = 1, dt_bias giving dt ≈ 0.01–0.1. With a quantized
+ * dtype only the matrices are quantized; the rest is f32 (as `llama-quantize --pure` does).
  */
 export function syntheticWeights(config: Mamba2Config, dtype: WeightDType, seed = 0): TensorStore {
   const d = dimsOf(config);
   const shapes = expectedTensors(config);
   const tensors = new Map<string, TensorEntry>();
   let offset = 0;
+  const dtypeOf = (name: string): WeightDType => (isQuantized(dtype) && !isMatrixWeight(name) ? "f32" : dtype);
   for (const [name, shape] of shapes) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
-    tensors.set(name, { dtype: dtype.toUpperCase(), shape, begin: offset, end: offset + bytes });
+    const bytes = tensorBytes(shape, dtypeOf(name));
+    tensors.set(name, { dtype: dtypeOf(name).toUpperCase(), shape, begin: offset, end: offset + bytes });
     offset += bytes;
   }
   const values = (name: string, n: number, shape: readonly number[]): Float32Array => {
@@ -60,7 +61,7 @@ export function syntheticWeights(config: Mamba2Config, dtype: WeightDType, seed 
       const e = tensors.get(name)!;
       const n = e.shape.reduce((a, b) => a * b, 1);
       const v = values(name, n, e.shape);
-      return fromFloat32(v, dtype);
+      return fromFloat32(v, dtypeOf(name));
     },
   };
 }

@@ -71,6 +71,6 @@ describe("tensors against the config", () => {
     );
     const e = store.tensors.get("backbone.norm_f.weight")!;
     const i32 = { ...store, tensors: new Map([...store.tensors, ["backbone.norm_f.weight", { ...e, dtype: "I32" }]]) };
-    expect(() => checkTensors(config, i32)).toThrow(/tensor backbone.norm_f.weight: unsupported dtype I32 \(supported: F32, F16, BF16\)/);
+    expect(() => checkTensors(config, i32)).toThrow(/tensor backbone.norm_f.weight: unsupported dtype I32 \(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K\)/);
   });
 });

@@ -1,9 +1,13 @@
 // Shared helpers of the kernels: 16-bit weight widening, horizontal sums, activations.
-// Weight dtype codes (match src/memory.ts): 0 = f32, 1 = f16, 2 = bf16.
+// Weight dtype codes (match DTYPE_CODE in src/index.ts): 0 = f32, 1 = f16, 2 = bf16, then the quantized block
+// types of quant.ts: 3 = q8_0, 4 = q4_0, 5 = q4_k.
 
 export const F32: i32 = 0;
 export const F16: i32 = 1;
 export const BF16: i32 = 2;
+export const Q8_0: i32 = 3;
+export const Q4_0: i32 = 4;
+export const Q4_K: i32 = 5;
 
 /** IEEE binary16 bits → f32 (exact for every half, subnormals included). */
 @inline export function halfToF32(h: u32): f32 {

@@ -1,7 +1,9 @@
-// out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16,
-// bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in cache while
-// every x row streams past them. Weights are widened to f32 in registers, never copied.
-import { BF16, bf16x4, F16, F32, half4, hsum, loadW } from "./common";
+// out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16 | q8_0 |
+// q4_0 | q4_k, bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in
+// cache while every x row streams past them. Weights are widened to f32 in registers, never copied; quantized
+// rows are read block by block (quant.ts), one weight row against every x row.
+import { BF16, bf16x4, F16, F32, half4, hsum, loadW, Q8_0 } from "./common";
+import { dotQuant, rowBytes } from "./quant";
 
 // The weight type W is a compile-time marker, so that each dtype gets its own loop without branches:
 // f32 → f32, u16 → f16, i16 → bf16.
@@ -34,7 +36,8 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
   const share = ((outDim + 4 * parts - 1) / (4 * parts)) * 4;
   const o0 = min(outDim, part * share);
   const o1 = min(outDim, o0 + share);
-  if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  if (dtype >= Q8_0) quantized(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1);
+  else if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
   else if (dtype == F16) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
   else tiled<i16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
 }
@@ -113,4 +116,15 @@ function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim
     s0 += load<f32>(b); s1 += load<f32>(b, 4); s2 += load<f32>(b, 8); s3 += load<f32>(b, 12);
   }
   store<f32>(y, s0); store<f32>(y, s1, 4); store<f32>(y, s2, 8); store<f32>(y, s3, 12);
+}
+
+function quantized(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, o0: i32, o1: i32): void {
+  const rowW = rowBytes(dtype, inDim);
+  const rowX: usize = <usize>inDim << 2;
+  const rowY: usize = <usize>outDim << 2;
+  for (let o = o0; o < o1; o++) {
+    const wo = w + <usize>o * rowW;
+    const b: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
+    for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dotQuant(wo, x + <usize>r * rowX, inDim, dtype) + b);
+  }
 }

@@ -1,11 +1,11 @@
-import { type Activation, type Backend, type DType, fail, type Kernels, type Tensor, toFloat32 } from "@mamba2/core";
+import { type Activation, type Backend, type DType, fail, isQuantized, type Kernels, type Tensor, tensorBytes, toFloat32 } from "@mamba2/core";
 import { Heap, MAX_BYTES } from "./heap.js";
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
 import { CONTROL_BYTES, createPool, type ParallelOp, type Pool } from "./threads.js";
 
 export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
 
-/** A tensor in the module's memory: `ptr` is a byte offset. 2-D weights keep their 16-bit dtype. */
+/** A tensor in the module's memory: `ptr` is a byte offset. 2-D weights keep their 16-bit or quantized dtype. */
 export interface WasmTensor extends Tensor {
   readonly ptr: number;
   readonly bytes: number;
@@ -48,9 +48,8 @@ export interface WasmBackend extends Backend<WasmTensor> {
   readBandwidth(bytes: number): number;
 }
 
-const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, i32: 0 };
+const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_k: 5, i32: 0 };
 const ACT_CODE: Record<Activation, number> = { silu: 0, swish: 0, relu: 1, identity: 2 };
-const BYTES: Record<DType, number> = { f32: 4, f16: 2, bf16: 2, i32: 4 };
 
 /**
  * Positions per SSD chunk on the CPU: the chunked form is the same function for any chunk length, and its
@@ -87,10 +86,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   let scratch = { ptr: 0, bytes: 0 };
 
   const alloc = (shape: readonly number[], dtype: DType): WasmTensor => {
-    const bytes = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+    const bytes = tensorBytes(shape, dtype);
     return { shape: [...shape], dtype, ptr: heap.alloc(bytes), bytes };
   };
-  const numel = (t: WasmTensor) => t.bytes / BYTES[t.dtype];
+  const numel = (t: WasmTensor) => t.shape.reduce((a, b) => a * b, 1);
   const last = (t: WasmTensor) => t.shape[t.shape.length - 1];
   const ptr = (t: WasmTensor | null) => (t ? t.ptr : 0);
   const scratchOf = (bytes: number) => {
@@ -137,8 +136,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       return heap.bytesInUse;
     },
     weight(shape, dtype, bytes) {
-      // Matrices keep 16-bit storage (widened in registers); vectors are widened once here.
-      const keep = dtype === "f32" || shape.length === 2;
+      // Matrices keep 16-bit or quantized storage (widened in registers); vectors are widened once here.
+      const keep = dtype === "f32" || shape.length === 2 || isQuantized(dtype);
       if (keep && dtype === "f16") checkFiniteHalves(bytes, shape);
       const data = keep ? bytes : new Uint8Array(toFloat32(bytes, dtype).buffer);
       const t = alloc(shape, keep ? dtype : "f32");

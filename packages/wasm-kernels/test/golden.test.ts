@@ -6,4 +6,4 @@ import { createWasmBackend } from "../src/index.js";
 const fixtures = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 goldenSuite("wasm (simd)", () => createWasmBackend({ simd: true }), fixtures);
 goldenSuite("wasm (simd, 2 threads)", () => createWasmBackend({ threads: 2 }), fixtures);
-goldenSuite("wasm (scalar)", () => createWasmBackend({ simd: false }), fixtures, ["tiny", "groups"]);
+goldenSuite("wasm (scalar)", () => createWasmBackend({ simd: false }), fixtures, ["tiny", "groups", "ssmformat"]);

@@ -1,6 +1,7 @@
 import type { Backend, Kernels } from "../backend.js";
 import { toFloat32 } from "../dtype.js";
 import { fail } from "../errors.js";
+import { isQuantized, tensorBytes } from "../quant.js";
 import { add } from "./ops/add.js";
 import { argmax } from "./ops/argmax.js";
 import { causalConv1d } from "./ops/causal-conv1d.js";
@@ -22,13 +23,18 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * The reference backend: plain TypeScript over typed arrays, float32 storage (f16/bf16 weights widened on
- * load) and float64 sums. Slow and exact: the oracle the WASM and WebGPU backends are checked against.
+ * load; quantized matrices kept as blocks, dequantized a row at a time by the kernels) and float64 sums. Slow and exact: the oracle the WASM and WebGPU backends are checked against.
  */
 export function createReferenceBackend(): Backend<RefTensor> {
   return {
     name: "reference",
     kernels,
     weight(shape, dtype, bytes) {
+      if (isQuantized(dtype)) {
+        const n = tensorBytes(shape, dtype);
+        if (bytes.byteLength !== n) fail(`${dtype} weight of shape [${shape.join(", ")}] got ${bytes.byteLength} bytes, expected ${n}`);
+        return new RefTensor([...shape], dtype, bytes.slice());
+      }
       const data = toFloat32(bytes, dtype);
       if (data.length !== size(shape)) fail(`weight of shape [${shape.join(", ")}] got ${data.length} values`);
       return new RefTensor([...shape], "f32", data);

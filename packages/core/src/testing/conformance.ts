@@ -1,6 +1,7 @@
 /**
  * The kernel conformance suite: every kernel of a backend against the reference backend (float64 sums) on the
- * same inputs — fixed shapes with odd sizes and seeded random shapes (the seed is in the test name) — comparing
+ * same inputs — fixed shapes with odd sizes and seeded random shapes (the seed is in the test name), weights in
+ * every dtype (quantized ones made by core's quantizer, read as blocks by both sides) — comparing
  * outputs and updated states by max |Δ| relative to the output's scale and by NMSE = mse(a, b) / mse(b, 0).
  */
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { createReferenceBackend } from "../reference/index.js";
 import { Rng } from "../sampling.js";
 import { relErr } from "./compare.js";
 import { fromFloat32 as weightBytes } from "../dtype.js";
+import { isQuantized, QUANT_BLOCKS } from "../quant.js";
 
 /** Tolerances of a float32 backend against the float64-summing reference. */
 export const KERNEL_TOLERANCE = { rel: 1e-4, nmse: 1e-9 };
@@ -93,20 +95,30 @@ function convCase(B: number, T: number, C: number, K: number, act: Activation, m
   };
 }
 
+function embeddingCase(dtype: WeightDType, d: number): Case {
+  return {
+    name: `embedding ${dtype} D=${d}`,
+    run(b, rng) {
+      const r = rng();
+      const out = b.zeros([5, d], "f32");
+      const table = b.weight([37, d], dtype, weightBytes(floats(37 * d, r), dtype));
+      b.kernels.embedding(out, table, f32(b, [5], Int32Array.from([0, 36, 5, 5, 17]), "i32"));
+      return [out];
+    },
+  };
+}
+
 function fixedCases(): Case[] {
   const cases: Case[] = [];
   for (const dtype of ["f32", "f16", "bf16"] as const) {
     for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256]]) cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
-    cases.push({
-      name: `embedding ${dtype}`,
-      run(b, rng) {
-        const r = rng();
-        const out = b.zeros([5, 13], "f32");
-        const table = b.weight([37, 13], dtype, weightBytes(floats(37 * 13, r), dtype));
-        b.kernels.embedding(out, table, f32(b, [5], Int32Array.from([0, 36, 5, 5, 17]), "i32"));
-        return [out];
-      },
-    });
+    cases.push(embeddingCase(dtype, 13));
+  }
+  // quantized matrices: rows of whole blocks (32 values; 256 for q4_k)
+  for (const dtype of ["q8_0", "q4_0", "q4_k"] as const) {
+    const k = QUANT_BLOCKS[dtype].values;
+    for (const [R, O, blocks] of [[1, 37, 1], [5, 13, 3], [2, 8, 2], [7, 33, 1]]) cases.push(matmulCase(R, O, k * blocks, dtype, R % 2 === 1));
+    cases.push(embeddingCase(dtype, 2 * k));
   }
   cases.push(
     {
@@ -163,9 +175,11 @@ function randomCases(seed: number): Case[] {
   const int = (lo: number, hi: number) => lo + Math.floor(r.next() * (hi - lo + 1));
   const G = int(1, 3);
   const H = G * int(1, 3);
-  const dtypes = ["f32", "f16", "bf16"] as const;
+  const dtypes = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k"] as const;
+  const dtype = dtypes[int(0, 5)];
+  const inDim = isQuantized(dtype) ? QUANT_BLOCKS[dtype].values * int(1, dtype === "q4_k" ? 2 : 5) : int(1, 140);
   return [
-    matmulCase(int(1, 9), int(1, 70), int(1, 140), dtypes[int(0, 2)], r.next() < 0.5),
+    matmulCase(int(1, 9), int(1, 70), inDim, dtype, r.next() < 0.5),
     ssmCase("ssdScan", int(1, 3), int(1, 40), H, int(1, 9), G, int(1, 20), int(1, 16), r.next() < 0.5),
     ssmCase("ssmStep", int(1, 4), 1, H, int(1, 9), G, int(1, 20), 1, false),
     convCase(int(1, 3), int(1, 12), int(1, 30), int(2, 5), "silu", r.next() < 0.5, true),

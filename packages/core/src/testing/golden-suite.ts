@@ -1,5 +1,6 @@
 /**
- * End-to-end goldens of the fixtures (made with HF transformers; float64 references where given) on any
+ * End-to-end goldens of the fixtures (made with HF transformers; float64 references where given; `ssmformat` in
+ * mamba_ssm's layout, loaded with its grouped gated norm by format detection) on any
  * backend: logits, last hidden state, loss, cache states, continuation, cached greedy decoding, batches.
  * Node-only (reads the fixture folders).
  */
@@ -16,7 +17,7 @@ import { type Golden, readGoldens, relErr } from "./compare.js";
 /** float32 compute against float64 goldens: max |Δ| / max(1, max |expected|). */
 export const GOLDEN_TOLERANCE = 1e-4;
 
-export const FIXTURES = ["tiny", "groups", "wide"];
+export const FIXTURES = ["tiny", "groups", "wide", "ssmformat"];
 
 /** Registers the golden tests of each fixture folder under `fixturesDir` with vitest. */
 export function goldenSuite<T extends Tensor>(name: string, makeBackend: () => Backend<T> | Promise<Backend<T>>, fixturesDir: string, fixtures = FIXTURES): void {

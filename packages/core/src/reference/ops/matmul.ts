@@ -1,10 +1,13 @@
+import { dequantize, isQuantized, QUANT_BLOCKS, type QuantDType } from "../../quant.js";
 import type { RefTensor } from "../tensor.js";
 
 /**
  * out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o], float64 sums. out [R, O], x [R, I], w [O, I], bias [O] or null.
- * Tiles of 2 rows × 4 outputs share their loads; the edges fall back to one dot product each.
+ * Tiles of 2 rows × 4 outputs share their loads; the edges fall back to one dot product each. A quantized w is
+ * dequantized one row at a time.
  */
 export function matmul(out: RefTensor, x: RefTensor, w: RefTensor, bias: RefTensor | null): void {
+  if (isQuantized(w.dtype)) return quantizedMatmul(out, x, w, w.dtype, bias);
   const [outDim, inDim] = w.shape;
   const rows = x.data.length / inDim;
   const xs = x.data;
@@ -45,5 +48,21 @@ export function matmul(out: RefTensor, x: RefTensor, w: RefTensor, bias: RefTens
   for (let r = 0; r < rows; r++) {
     const edge = r < r2 ? o4 : 0; // the odd last row was not tiled
     for (let o = edge; o < outDim; o++) ys[r * outDim + o] = dot(r, o) + b(o);
+  }
+}
+
+function quantizedMatmul(out: RefTensor, x: RefTensor, w: RefTensor, dtype: QuantDType, bias: RefTensor | null): void {
+  const [outDim, inDim] = w.shape;
+  const rows = x.data.length / inDim;
+  const row = new Float32Array(inDim);
+  const blocksPerRow = inDim / QUANT_BLOCKS[dtype].values;
+  for (let o = 0; o < outDim; o++) {
+    dequantize(w.data as Uint8Array, dtype, o * blocksPerRow, inDim, row);
+    const b = bias ? bias.data[o] : 0;
+    for (let r = 0; r < rows; r++) {
+      let acc = 0;
+      for (let i = 0, xb = r * inDim; i < inDim; i++) acc += x.data[xb + i] * row[i];
+      out.data[r * outDim + o] = acc + b;
+    }
   }
 }

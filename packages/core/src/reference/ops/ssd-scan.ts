@@ -77,7 +77,7 @@ export function ssdScan(
 }
 
 /** cb[g][i][j] = C_i·B_j of group g for the chunk's rows firstRow..firstRow+len−1 (j ≤ i). */
-function chunkCB(cb: Float64Array, g: number, xs: Float32Array | Int32Array, firstRow: number, len: number, L: ReturnType<typeof ssmLayout>, q: number): void {
+function chunkCB(cb: Float64Array, g: number, xs: RefTensor["data"], firstRow: number, len: number, L: ReturnType<typeof ssmLayout>, q: number): void {
   for (let i = 0; i < len; i++) {
     const cBase = (firstRow + i) * L.convDim + L.cOffset + g * L.n;
     for (let j = 0; j <= i; j++) {
