@@ -4,6 +4,7 @@ import { parseFlags, UsageError } from "./args.js";
 import { BENCH_FLAGS, BENCH_HELP, benchCommand } from "./bench.js";
 import { FORWARD_FLAGS, FORWARD_HELP, forwardCommand } from "./forward.js";
 import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
+import { SOURCE_FLAGS } from "./model.js";
 import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
 
 const COMMANDS = {
@@ -19,7 +20,10 @@ Commands:
   generate     stream a continuation of a prompt (default model: the bundled mamba2-shakespeare)
   forward      write the logits of every position to a file
   perplexity   perplexity of a text file
-  bench        prefill and decode speed on a model or on random weights of a released model's shape`;
+  bench        prefill and decode speed on a model or on random weights of a released model's shape
+
+--model takes a folder, a Hub id (org/name; --revision, --endpoint or $MAMBA2_ENDPOINT, $HF_TOKEN) or an
+http(s) URL of a folder; downloads are kept in $MAMBA2_CACHE (default ~/.cache/mamba2).`;
 
 async function main(argv: string[]): Promise<number> {
   const out = (s: string) => void process.stdout.write(s);
@@ -31,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name as keyof typeof COMMANDS];
   try {
     if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
-    const flags = parseFlags(rest, command.flags, command.booleans);
+    const flags = parseFlags(rest, [...command.flags, ...(command.flags.includes("model") ? SOURCE_FLAGS : [])], command.booleans);
     if (flags.help) {
       out(command.help + "\n");
       return 0;

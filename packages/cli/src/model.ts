@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
-import { createReferenceBackend, type Backend, type Mamba2Model } from "@mamba2/core";
-import { loadModelFromDir } from "@mamba2/core/node";
-import type { Mamba2Tokenizer } from "@mamba2/tokenizer";
+import { existsSync } from "node:fs";
+import { createReferenceBackend, isHubId, loadOpened, openModelFolder, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
+import { loadModelFromDir, openSource } from "@mamba2/core/node";
+import { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
 import { createWasmBackend } from "@mamba2/wasm-kernels";
 import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
@@ -35,10 +36,42 @@ export interface Loaded {
   dir: string;
 }
 
-/** The model of --model (or the bundled one) on --backend, with its tokenizer when the folder has one. */
+/** Flags of every command that takes --model: where a Hub id's files come from. */
+export const SOURCE_FLAGS = ["revision", "endpoint"];
+
+/** Download progress on stderr: a line per second while a file downloads, and one when it is complete. */
+function progressLines(): OnProgress {
+  const size = (n: number, of: number) => (of >= 1e6 ? `${(n / 1e6).toFixed(1)}/${(of / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)}/${(of / 1e3).toFixed(1)} kB`);
+  let last = Date.now();
+  return (e) => {
+    if (e.state === "pending" || e.state === "cached" || (e.state === "downloading" && Date.now() - last < 1000)) return;
+    last = Date.now();
+    const all = e.totalBytes > e.total ? ` (all files: ${size(e.totalLoaded, e.totalBytes)})` : "";
+    process.stderr.write(`mamba2: ${e.file} ${e.state === "done" ? "fetched," : "fetching"} ${size(e.loaded, e.total)}${all}\n`);
+  };
+}
+
+/** --model as a Hub id (--revision, --endpoint or $MAMBA2_ENDPOINT, $HF_TOKEN) or URL: downloads kept in $MAMBA2_CACHE. */
+async function openRemote(source: string, flags: Flags, backend: Backend): Promise<Loaded> {
+  const endpoint = stringFlag(flags, "endpoint") ?? (process.env.MAMBA2_ENDPOINT || undefined);
+  const token = process.env.HF_TOKEN || undefined;
+  const folder = await openSource(source, { revision: stringFlag(flags, "revision"), endpoint, token, onProgress: progressLines() });
+  const opened = await openModelFolder(folder);
+  const model = await loadOpened(opened, { backend });
+  const embedded = opened.tokenizer && Mamba2Tokenizer.fromObjects(opened.tokenizer.json, opened.tokenizer.config);
+  const tokenizer = (await folder.has("tokenizer.json")) ? await Mamba2Tokenizer.fromFolder(folder) : embedded;
+  return { model, tokenizer, dir: folder.name };
+}
+
+/**
+ * The model of --model (a folder or .gguf file, a Hub id or a URL; the bundled one by default) on --backend,
+ * with its tokenizer when there is one.
+ */
 export async function openModel(flags: Flags): Promise<Loaded> {
   const dir = stringFlag(flags, "model") ?? BUNDLED_MODEL;
   const backend = await backendFrom(flags);
+  if (!existsSync(dir) && (/^https?:\/\//i.test(dir) || isHubId(dir))) return openRemote(dir, flags, backend);
+  for (const f of SOURCE_FLAGS) if (flags[f] !== undefined) throw new UsageError(`--${f} applies to a Hub id or URL, not the folder ${dir}`);
   const model = await loadModelFromDir(dir, { backend });
   const tokenizer = hasTokenizer(dir) ? await loadTokenizer(dir) : null;
   return { model, tokenizer, dir };

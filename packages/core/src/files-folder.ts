@@ -22,7 +22,9 @@ export function filesFolder(files: ArrayLike<File> | Iterable<File>, options: Fi
     byPath.set(path, f);
   }
   const tracker = new ProgressTracker(options.onProgress);
-  const name = `${byPath.size} files (${[...byPath.keys()].slice(0, 3).join(", ")}${byPath.size > 3 ? ", …" : ""})`;
+  // For messages: the picked folder's name, else the files' names.
+  const roots = new Set(Array.from(files as Iterable<File>, (f) => f.webkitRelativePath?.split("/")[0] ?? ""));
+  const name = roots.size === 1 && !roots.has("") ? [...roots][0] : `files ${[...byPath.keys()].slice(0, 3).join(", ")}${byPath.size > 3 ? ", …" : ""}`;
   const get = (file: string) => byPath.get(file) ?? fail(`${file}: not among the files given (${[...byPath.keys()].join(", ")})`);
   return {
     name,

@@ -13,6 +13,13 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** The files a tokenizer needs from a model folder: `ModelFolder` of @mamba2/core (disk, URL, Hub, File objects). */
+export interface TokenizerFolder {
+  readonly name: string;
+  has(file: string): Promise<boolean>;
+  text(file: string): Promise<string>;
+}
+
 export interface FromUrlOptions {
   fetch?: typeof globalThis.fetch;
 }
@@ -75,6 +82,15 @@ export class Mamba2Tokenizer {
       fetchJson(fetchFn, new URL("tokenizer.json", base), false),
       fetchJson(fetchFn, new URL("tokenizer_config.json", base), true),
     ]);
+    return Mamba2Tokenizer.fromObjects(json, config);
+  }
+
+  /** Reads tokenizer.json and (optional) tokenizer_config.json from a model folder. */
+  static async fromFolder(folder: TokenizerFolder): Promise<Mamba2Tokenizer> {
+    const at = (file: string) => `${folder.name.replace(/\/$/, "")}/${file}`;
+    if (!(await folder.has("tokenizer.json"))) throw new TokenizerError(`Tokenizer file not found: ${at("tokenizer.json")}`);
+    const json = parseJson(await folder.text("tokenizer.json"), at("tokenizer.json"));
+    const config = (await folder.has("tokenizer_config.json")) ? parseJson(await folder.text("tokenizer_config.json"), at("tokenizer_config.json")) : {};
     return Mamba2Tokenizer.fromObjects(json, config);
   }
 

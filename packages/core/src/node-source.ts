@@ -1,0 +1,94 @@
+/**
+ * Node/Deno/Bun side of model sources: the download cache as a folder (`MAMBA2_CACHE`, else
+ * `$XDG_CACHE_HOME/mamba2` or `~/.cache/mamba2`) with resumable `.part` files, and `loadModel` that also takes
+ * a path on disk (a folder or a .gguf file) and keeps Hub downloads in that folder.
+ */
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Tensor } from "./backend.js";
+import type { ByteSource } from "./bytes.js";
+import type { CacheKey, DownloadCache } from "./download-cache.js";
+import { fail } from "./errors.js";
+import type { ModelFolder } from "./folder.js";
+import { loadOpened } from "./formats.js";
+import type { LoadOptions, ModelFiles } from "./load.js";
+import type { Mamba2Model } from "./model.js";
+import { fileSource, nodeFolder, openModelPath } from "./node.js";
+import { isModelFiles, loadModel as loadModelWeb, type ModelSource, openSource as openSourceWeb, remoteFolder, type SourceOptions } from "./source.js";
+
+export function defaultCacheDir(): string {
+  const env = globalThis.process?.env ?? {};
+  if (env.MAMBA2_CACHE) return env.MAMBA2_CACHE;
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mamba2");
+}
+
+/**
+ * Downloads kept under `root`/hub/{endpoint host}/{org}/{name}/{revision}/{file}; an unfinished one is
+ * `{file}.part`, which the next download of the file continues.
+ */
+export function fileCache(root = defaultCacheDir()): DownloadCache {
+  const pathOf = (key: CacheKey) => {
+    const host = key.endpoint.replace(/^https?:\/\//, "").replace(/[^A-Za-z0-9.-]/g, "_");
+    return join(root, "hub", host, ...key.id.split("/"), encodeURIComponent(key.revision), ...key.file.split("/"));
+  };
+  const existing = async (path: string): Promise<ByteSource | null> =>
+    (await stat(path).then((s) => s.isFile(), () => false)) ? fileSource(path) : null;
+  return {
+    name: root,
+    get: (key) => existing(pathOf(key)),
+    partial: (key) => existing(pathOf(key) + ".part"),
+    async writer(key, offset) {
+      const path = pathOf(key);
+      const part = path + ".part";
+      await mkdir(dirname(part), { recursive: true });
+      const fh = await open(part, offset > 0 ? "r+" : "w");
+      await fh.truncate(offset);
+      let at = offset;
+      let closed = false;
+      const close = async () => {
+        if (!closed) await fh.close();
+        closed = true;
+      };
+      return {
+        async write(chunk) {
+          for (let done = 0; done < chunk.length; ) {
+            const { bytesWritten } = await fh.write(chunk, done, chunk.length - done, at);
+            done += bytesWritten;
+            at += bytesWritten;
+          }
+        },
+        close,
+        async commit() {
+          await close();
+          await rename(part, path);
+          return fileSource(path);
+        },
+        async discard() {
+          await close();
+          await rm(part, { force: true });
+        },
+      };
+    },
+  };
+}
+
+/** The folder a source names, with Hub downloads in the cache folder: a path on disk, a URL, a Hub id, …. */
+export async function openSource(source: Exclude<ModelSource, ModelFiles>, options: SourceOptions = {}): Promise<ModelFolder> {
+  const cached = { ...options, cache: options.cache ?? fileCache() };
+  if (typeof source === "string") {
+    if (await stat(source).then((s) => s.isDirectory(), () => false)) return nodeFolder(source);
+    return remoteFolder(source, cached) ?? fail(`${source}: no such folder, nor an http(s) URL or a Hub id ("org/name")`);
+  }
+  return openSourceWeb(source, cached);
+}
+
+/**
+ * `loadModel` of the main entry, plus paths on disk (a model folder of any format, or a .gguf file; a path that
+ * exists wins over a Hub id of the same spelling) and Hub downloads kept in the cache folder.
+ */
+export async function loadModel<T extends Tensor = Tensor>(source: ModelSource, options: LoadOptions<T> & SourceOptions = {}): Promise<Mamba2Model<T>> {
+  if (typeof source === "string" && (await stat(source).then(() => true, () => false))) return loadOpened(await openModelPath(source), options);
+  if (isModelFiles(source)) return loadModelWeb(source, options);
+  return loadModelWeb(await openSource(source, options), options);
+}
