@@ -11,7 +11,7 @@ import type { ByteSource } from "./bytes.js";
 import type { CacheKey, DownloadCache } from "./download-cache.js";
 import { fail } from "./errors.js";
 import type { ModelFolder } from "./folder.js";
-import { loadOpened } from "./formats.js";
+import { loadModelFromFolder, loadOpened } from "./formats.js";
 import type { LoadOptions, ModelFiles } from "./load.js";
 import type { Mamba2Model } from "./model.js";
 import { fileSource, nodeFolder, openModelPath } from "./node.js";
@@ -77,7 +77,7 @@ export function fileCache(root = defaultCacheDir()): DownloadCache {
 export async function openSource(source: Exclude<ModelSource, ModelFiles>, options: SourceOptions = {}): Promise<ModelFolder> {
   const cached = { ...options, cache: options.cache ?? fileCache() };
   if (typeof source === "string") {
-    if (await stat(source).then((s) => s.isDirectory(), () => false)) return nodeFolder(source);
+    if (await stat(source).then((s) => s.isDirectory(), () => false)) return nodeFolder(source, options);
     return remoteFolder(source, cached) ?? fail(`${source}: no such folder, nor an http(s) URL or a Hub id ("org/name")`);
   }
   return openSourceWeb(source, cached);
@@ -88,7 +88,11 @@ export async function openSource(source: Exclude<ModelSource, ModelFiles>, optio
  * exists wins over a Hub id of the same spelling) and Hub downloads kept in the cache folder.
  */
 export async function loadModel<T extends Tensor = Tensor>(source: ModelSource, options: LoadOptions<T> & SourceOptions = {}): Promise<Mamba2Model<T>> {
-  if (typeof source === "string" && (await stat(source).then(() => true, () => false))) return loadOpened(await openModelPath(source), options);
+  if (typeof source === "string") {
+    const found = await stat(source).then((s) => s, () => null);
+    if (found?.isDirectory()) return loadModelFromFolder(nodeFolder(source, options), options);
+    if (found) return loadOpened(await openModelPath(source), options);
+  }
   if (isModelFiles(source)) return loadModelWeb(source, options);
   return loadModelWeb(await openSource(source, options), options);
 }

@@ -5,6 +5,7 @@ import type { Tensor } from "./backend.js";
 import type { ByteSource } from "./bytes.js";
 import { fail } from "./errors.js";
 import type { ModelFolder } from "./folder.js";
+import { type OnProgress, ProgressTracker, trackedSource } from "./progress.js";
 import { loadOpened, openGgufModel, openModelFolder, type OpenedModel } from "./formats.js";
 import type { LoadOptions } from "./load.js";
 import type { Mamba2Model } from "./model.js";
@@ -33,13 +34,23 @@ export async function fileSource(path: string): Promise<ByteSource> {
  * A folder on disk as a ModelFolder: files read lazily through fileSource; `list()` gives the names in the
  * folder itself (not its subfolders).
  */
-export function nodeFolder(dir: string): ModelFolder {
+export function nodeFolder(dir: string, options: { onProgress?: OnProgress } = {}): ModelFolder {
   const path = (file: string) => join(dir, file);
+  const tracker = new ProgressTracker(options.onProgress);
   return {
     name: dir,
     has: (file) => stat(path(file)).then((s) => s.isFile(), () => false),
-    source: (file) => fileSource(path(file)),
-    text: (file) => readFile(path(file), "utf8").catch(() => fail(`${path(file)}: no such file`)),
+    async source(file) {
+      const source = await fileSource(path(file));
+      const progress = tracker.file(file, source.size);
+      if (source.size === 0) progress.done();
+      return trackedSource(source, progress);
+    },
+    async text(file) {
+      const text = await readFile(path(file), "utf8").catch(() => fail(`${path(file)}: no such file`));
+      tracker.file(file, Buffer.byteLength(text)).done();
+      return text;
+    },
     list: () => readdir(dir, { withFileTypes: true }).then((es) => es.filter((e) => e.isFile()).map((e) => e.name), () => fail(`${dir}: cannot list the folder`)),
   };
 }

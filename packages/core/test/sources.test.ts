@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { browserCache, filesFolder, generateAll, hubFolder, loadModel as loadModelWeb, Sha256, urlFolder, type Mamba2Model, type ProgressEvent } from "../src/index.js";
-import { fileCache, loadModel } from "../src/node.js";
+import { fileCache, loadModel, nodeFolder } from "../src/node.js";
 import { fixtureDir, goldensOf, ints } from "./helpers.js";
 import { type HubServer, type Repos, shard, startHub } from "./hub-server.js";
 
@@ -243,6 +243,7 @@ describe("File objects", () => {
     const events: ProgressEvent[] = [];
     await expectGolden(await loadModelWeb(asFiles(["config.json", "model.safetensors", "tokenizer.json"], "mamba2-shakespeare"), { onProgress: (e) => events.push(e) }));
     checkProgress(events, { "config.json": CONFIG, "model.safetensors": WEIGHTS }, "done");
+    expect(filesFolder(asFiles(["config.json"], "mamba2-shakespeare")).name).toBe("mamba2-shakespeare");
     const folder = filesFolder(asFiles(["config.json", "model.safetensors"]));
     expect(await folder.list()).toEqual(["config.json", "model.safetensors"]);
     await expectGolden(await loadModelWeb(folder));
@@ -252,6 +253,15 @@ describe("File objects", () => {
     const folder = filesFolder(asFiles(["config.json"]));
     await expect(folder.source("model.safetensors")).rejects.toThrow("model.safetensors: not among the files given (config.json)");
     expect(() => filesFolder([...asFiles(["config.json"]), ...asFiles(["config.json"])])).toThrow("two files named config.json among the 2 files given");
+  });
+});
+
+describe("folders on disk", () => {
+  it("loads a path with progress, and a ModelFolder as it is", async () => {
+    const events: ProgressEvent[] = [];
+    await expectGolden(await loadModel(dir, { onProgress: (e) => events.push(e) }));
+    checkProgress(events, { "config.json": CONFIG, "model.safetensors": WEIGHTS }, "done");
+    await expectGolden(await loadModelWeb(nodeFolder(dir)));
   });
 });
 
