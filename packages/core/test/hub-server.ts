@@ -5,8 +5,10 @@
  * breaks off, a lying size or sha256, no Range support, no API. Every request is logged.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 
 /** Files of a repository by path; the key is "org/name" (revision main) or "org/name@revision". */
 export type Repos = Record<string, Record<string, Uint8Array>>;
@@ -20,6 +22,8 @@ export interface HubServerOptions {
   breakOff?: { file: string; bytes: number; times: number };
   /** Size or sha256 announced (headers and listing) instead of the true ones. */
   announce?: Record<string, { size?: number; sha256?: string }>;
+  /** A folder of ES modules served at /dist/, with an empty page at / (for a browser on the same origin). */
+  dist?: string;
 }
 
 export interface Logged {
@@ -59,6 +63,10 @@ export async function startHub(repos: Repos, options: HubServerOptions = {}): Pr
       res.writeHead(status, headers).end(req.method === "HEAD" ? undefined : body);
       return entry;
     };
+    if (options.dist && url.pathname === "/") return end(200, "<!doctype html><title>hub</title><link rel=icon href=\"data:,\">", { "content-type": "text/html" });
+    if (options.dist && parts[1] === "dist" && /^[\w.-]+\.js$/.test(parts[2] ?? "") && existsSync(join(options.dist, parts[2]))) {
+      return end(200, readFileSync(join(options.dist, parts[2]), "utf8"), { "content-type": "text/javascript" });
+    }
     if (parts[1] === "api" && parts[2] === "models" && parts[5] === "tree") {
       const files = options.api === false ? undefined : filesOf(`${parts[3]}/${parts[4]}`, parts[6]);
       if (!files) return end(404, JSON.stringify({ error: "Repository not found" }), { "content-type": "application/json" });
