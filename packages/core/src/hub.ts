@@ -25,9 +25,17 @@ export interface HubOptions {
   /** An access token for private or gated repositories. */
   token?: string;
   onProgress?: OnProgress;
+  /** A SHA-256 over chunks (default: ours in JavaScript; `@mamba2/core/node` passes node:crypto's, many times faster). */
+  sha256?: () => Sha256Hasher;
   /** Further attempts after a download breaks off, each resuming where the last stopped (default 2). */
   retries?: number;
   fetch?: Fetch;
+}
+
+export interface Sha256Hasher {
+  update(chunk: Uint8Array): unknown;
+  /** The digest as lowercase hex. */
+  hex(): string;
 }
 
 interface FileMeta {
@@ -53,6 +61,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
   const cache = options.cache ?? defaultCache();
   const fetchFn = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 2;
+  const newHash = options.sha256 ?? (() => new Sha256());
   const auth: Record<string, string> = options.token ? { Authorization: `Bearer ${options.token}` } : {};
   const tracker = new ProgressTracker(options.onProgress);
   const name = `${id}@${revision}`;
@@ -119,7 +128,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
   async function download(file: string, progress: FileProgress, known: FileMeta | undefined): Promise<ByteSource> {
     const key = keyOf(file);
     let expected = known;
-    let hash = new Sha256();
+    let hash = newHash();
     let offset = 0;
     const partial = await cache.partial(key);
     if (partial && partial.size > 0 && (!expected || partial.size < expected.size)) {
@@ -149,7 +158,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
             // The server ignored the Range: start over.
             await writer.close();
             writer = await cache.writer(key, 0);
-            hash = new Sha256();
+            hash = newHash();
             offset = 0;
           }
           const announced = (res.status === 206 ? rangeTotal(res)?.total : contentLength(res)) ?? undefined;

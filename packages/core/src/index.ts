@@ -8,7 +8,7 @@ export { fail, Mamba2Error } from "./errors.js";
 export type { ModelFolder } from "./folder.js";
 export { browserCache, defaultCache, memoryCache, type CacheKey, type CacheWriter, type DownloadCache } from "./download-cache.js";
 export { filesFolder, type FilesFolderOptions } from "./files-folder.js";
-export { HUB_ENDPOINT, hubFolder, isHubId, type HubOptions } from "./hub.js";
+export { HUB_ENDPOINT, hubFolder, isHubId, type HubOptions, type Sha256Hasher } from "./hub.js";
 export { type OnProgress, type ProgressEvent, type ProgressState } from "./progress.js";
 export { Sha256 } from "./sha256.js";
 export { isModelFolder, loadModel, openSource, type ModelSource, type SourceOptions } from "./source.js";

@@ -3,6 +3,7 @@
  * `$XDG_CACHE_HOME/mamba2` or `~/.cache/mamba2`) with resumable `.part` files, and `loadModel` that also takes
  * a path on disk (a folder or a .gguf file) and keeps Hub downloads in that folder.
  */
+import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -12,10 +13,17 @@ import type { CacheKey, DownloadCache } from "./download-cache.js";
 import { fail } from "./errors.js";
 import type { ModelFolder } from "./folder.js";
 import { loadModelFromFolder, loadOpened } from "./formats.js";
+import type { Sha256Hasher } from "./hub.js";
 import type { LoadOptions, ModelFiles } from "./load.js";
 import type { Mamba2Model } from "./model.js";
 import { fileSource, nodeFolder, openModelPath } from "./node.js";
 import { isModelFiles, loadModel as loadModelWeb, type ModelSource, openSource as openSourceWeb, remoteFolder, type SourceOptions } from "./source.js";
+
+/** node:crypto's SHA-256 (native, with the CPU's SHA instructions) for checking downloads. */
+export function nodeSha256(): Sha256Hasher {
+  const hash = createHash("sha256");
+  return { update: (chunk) => hash.update(chunk), hex: () => hash.digest("hex") };
+}
 
 export function defaultCacheDir(): string {
   const env = globalThis.process?.env ?? {};
@@ -75,7 +83,7 @@ export function fileCache(root = defaultCacheDir()): DownloadCache {
 
 /** The folder a source names, with Hub downloads in the cache folder: a path on disk, a URL, a Hub id, …. */
 export async function openSource(source: Exclude<ModelSource, ModelFiles>, options: SourceOptions = {}): Promise<ModelFolder> {
-  const cached = { ...options, cache: options.cache ?? fileCache() };
+  const cached = { ...options, cache: options.cache ?? fileCache(), sha256: options.sha256 ?? nodeSha256 };
   if (typeof source === "string") {
     if (await stat(source).then((s) => s.isDirectory(), () => false)) return nodeFolder(source, options);
     return remoteFolder(source, cached) ?? fail(`${source}: no such folder, nor an http(s) URL or a Hub id ("org/name")`);

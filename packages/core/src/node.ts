@@ -71,4 +71,4 @@ export async function loadModelFromDir<T extends Tensor = Tensor>(path: string, 
   return loadOpened(await openModelPath(path), options);
 }
 
-export { defaultCacheDir, fileCache, loadModel, openSource } from "./node-source.js";
+export { defaultCacheDir, fileCache, loadModel, nodeSha256, openSource } from "./node-source.js";
