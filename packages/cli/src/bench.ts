@@ -1,4 +1,4 @@
-import { buildModel, type Mamba2Model, type Mamba2Config, MODEL_SHAPES, shapeConfig, syntheticWeights, type WeightDType } from "@mamba2/core";
+import { buildModel, type Mamba2Model, type Mamba2Config, MODEL_SHAPES, shapeConfig, syntheticWeights, tensorBytes, type WeightDType } from "@mamba2/core";
 import { loadModelFromDir } from "@mamba2/core/node";
 import { createWasmBackend } from "@mamba2/wasm-kernels";
 import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
@@ -6,11 +6,13 @@ import { backendFrom } from "./model.js";
 
 export const BENCH_FLAGS = ["model", "shape", "dtype", "backend", "threads", "batch", "prompt-tokens", "gen-tokens"];
 
-export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MODEL_SHAPES).join("|")}] [--dtype f32|f16|bf16]
+const DTYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k"];
+
+export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MODEL_SHAPES).join("|")}] [--dtype ${DTYPES.join("|")}]
   [--backend auto|wasm|reference] [--threads N] [--batch B] [--prompt-tokens 512] [--gen-tokens 128] [--baseline] [--json]
 
 Prefill and decode speed. --shape makes deterministic random weights of that released model's shape in
-memory (no files). Prints the machine's memory bandwidth (read by a WebAssembly SIMD loop on the same number of
+memory (no files; a quantized --dtype quantizes the matrices, the rest stays f32). Prints the machine's memory bandwidth (read by a WebAssembly SIMD loop on the same number of
 threads) and the decode limit it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
 speedups against it. --json prints one object.`;
 
@@ -58,7 +60,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
   if (dir !== undefined && shape !== undefined) throw new UsageError("bench takes --model or --shape, not both");
   if (shape !== undefined && !(shape in MODEL_SHAPES)) throw new UsageError(`--shape must be one of ${Object.keys(MODEL_SHAPES).join(", ")}, found '${shape}'`);
   const dtype = (stringFlag(flags, "dtype") ?? "f32") as WeightDType;
-  if (!["f32", "f16", "bf16"].includes(dtype)) throw new UsageError(`--dtype must be f32, f16 or bf16, found '${dtype}'`);
+  if (!DTYPES.includes(dtype)) throw new UsageError(`--dtype must be one of ${DTYPES.join(", ")}, found '${dtype}'`);
   if (dir !== undefined && stringFlag(flags, "dtype") !== undefined) throw new UsageError("--dtype applies to --shape; a --model keeps its file's dtype");
   const threads = numberFlag(flags, "threads", { integer: true, min: 1 }) ?? 1;
   const batch = numberFlag(flags, "batch", { integer: true, min: 1 }) ?? 1;
@@ -112,12 +114,11 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
 /** Bytes of weights one decode step reads: every tensor but the embedding table, of which it reads one row. */
 function weightBytesOf(model: Mamba2Model): number {
   const seen = new Set<unknown>();
-  const bytesOf = (t: { shape: readonly number[]; dtype: string }) => t.shape.reduce((a, b) => a * b, 1) * (t.dtype === "f32" ? 4 : 2);
   let total = 0;
-  const add = (t: { shape: readonly number[]; dtype: string } | null) => {
+  const add = (t: { shape: readonly number[]; dtype: WeightDType | "i32" } | null) => {
     if (t && !seen.has(t)) {
       seen.add(t);
-      total += bytesOf(t);
+      total += tensorBytes(t.shape, t.dtype);
     }
   };
   const w = model.weights;

@@ -6,12 +6,14 @@ import { FORWARD_FLAGS, FORWARD_HELP, forwardCommand } from "./forward.js";
 import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
 import { SOURCE_FLAGS } from "./model.js";
 import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
+import { QUANTIZE_FLAGS, QUANTIZE_HELP, quantizeCommand } from "./quantize.js";
 
 const COMMANDS = {
   generate: { flags: GENERATE_FLAGS, booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
   forward: { flags: FORWARD_FLAGS, booleans: [], help: FORWARD_HELP, run: forwardCommand },
   perplexity: { flags: PERPLEXITY_FLAGS, booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
   bench: { flags: BENCH_FLAGS, booleans: ["json", "baseline"], help: BENCH_HELP, run: benchCommand },
+  quantize: { flags: QUANTIZE_FLAGS, booleans: [], help: QUANTIZE_HELP, run: quantizeCommand },
 };
 
 const USAGE = `Usage: mamba2 <command> [flags]   (mamba2 <command> --help for its flags)

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { createReferenceBackend, isHubId, loadOpened, openModelFolder, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
-import { loadModelFromDir, openSource } from "@mamba2/core/node";
+import { openModelPath, openSource } from "@mamba2/core/node";
 import { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
 import { createWasmBackend } from "@mamba2/wasm-kernels";
@@ -72,7 +72,10 @@ export async function openModel(flags: Flags): Promise<Loaded> {
   const backend = await backendFrom(flags);
   if (!existsSync(dir) && (/^https?:\/\//i.test(dir) || isHubId(dir))) return openRemote(dir, flags, backend);
   for (const f of SOURCE_FLAGS) if (flags[f] !== undefined) throw new UsageError(`--${f} applies to a Hub id or URL, not the folder ${dir}`);
-  const model = await loadModelFromDir(dir, { backend });
-  const tokenizer = hasTokenizer(dir) ? await loadTokenizer(dir) : null;
+  const opened = await openModelPath(dir);
+  const model = await loadOpened(opened, { backend });
+  // a folder's tokenizer.json, else the one a GGUF carries in its metadata
+  const embedded = opened.tokenizer && Mamba2Tokenizer.fromObjects(opened.tokenizer.json, opened.tokenizer.config);
+  const tokenizer = !dir.endsWith(".gguf") && hasTokenizer(dir) ? await loadTokenizer(dir) : embedded;
   return { model, tokenizer, dir };
 }

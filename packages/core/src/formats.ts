@@ -210,12 +210,12 @@ function ggufConfig(g: GgufFile): Mamba2Config {
 }
 
 /** GGUF tensor names → transformers' (per layer: the part after "blk.{i}."). */
-const GGUF_NAMES: Record<string, string> = {
+export const GGUF_NAMES: Readonly<Record<string, string>> = {
   "token_embd.weight": "backbone.embeddings.weight",
   "output_norm.weight": "backbone.norm_f.weight",
   "output.weight": "lm_head.weight",
 };
-const GGUF_LAYER_NAMES: Record<string, string> = {
+export const GGUF_LAYER_NAMES: Readonly<Record<string, string>> = {
   "attn_norm.weight": "norm.weight",
   "ssm_in.weight": "mixer.in_proj.weight",
   "ssm_in.bias": "mixer.in_proj.bias",
@@ -229,7 +229,7 @@ const GGUF_LAYER_NAMES: Record<string, string> = {
   "ssm_out.bias": "mixer.out_proj.bias",
 };
 
-export function hfName(ggufName: string): string | undefined {
+function hfName(ggufName: string): string | undefined {
   const m = /^blk\.(\d+)\.(.+)$/.exec(ggufName);
   if (!m) return GGUF_NAMES[ggufName];
   const rest = GGUF_LAYER_NAMES[m[2]];

@@ -14,6 +14,7 @@ export { Sha256 } from "./sha256.js";
 export { isModelFolder, loadModel, openSource, type ModelSource, type SourceOptions } from "./source.js";
 export { urlFolder, type UrlFolderOptions } from "./url-folder.js";
 export { loadModelFromFolder, loadOpened, openGgufModel, openModelFolder, type EmbeddedTokenizer, type ModelFormat, type OpenedModel } from "./formats.js";
+export { modelToGguf } from "./to-gguf.js";
 export { readGguf, writeGguf, GGML_TYPES, type GgufEntry, type GgufFile, type GgufTensor, type GgufTensorData, type GgufValue } from "./gguf.js";
 export { generate, generateAll } from "./generate.js";
 export { parseJson } from "./json.js";
