@@ -39,3 +39,20 @@ export function countingBackend(onEmbedding: () => void = () => {}) {
   };
   return { backend, counter };
 }
+
+/** A safetensors file of F32 tensors (name → shape and values), in the order given. */
+export function safetensorsBytes(tensors: Record<string, { shape: readonly number[]; values: Float32Array }>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  let at = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [at, at + t.values.byteLength] };
+    at += t.values.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + at);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let p = 8 + json.length;
+  for (const t of Object.values(tensors)) (out.set(new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength), p), (p += t.values.byteLength));
+  return out;
+}
