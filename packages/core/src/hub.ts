@@ -138,6 +138,12 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
     let writer: CacheWriter = await cache.writer(key, offset);
     let open = true;
     const where = () => `${offset}${expected ? ` of ${expected.size}` : ""} bytes`;
+    const restart = async () => {
+      await writer.close();
+      writer = await cache.writer(key, 0);
+      hash = newHash();
+      offset = 0;
+    };
     try {
       for (let attempt = 0; ; attempt++) {
         let url = resolveUrl(file);
@@ -145,7 +151,13 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
           const got = await get(file, offset);
           const res = got.res;
           url = got.url;
-          if (res.status === 416 && expected && offset === expected.size) break;
+          if (res.status === 416 && offset > 0) {
+            await res.body?.cancel();
+            if (expected && offset === expected.size) break;
+            // The partial file is not shorter than the file: start over.
+            await restart();
+            continue;
+          }
           if (!res.ok) {
             await res.body?.cancel();
             if (res.status >= 500 && attempt < retries) throw new Error(`HTTP ${res.status}`);
@@ -156,10 +168,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
             if (range?.start !== offset) fail(`${file}: asked ${url} for bytes from ${offset}, got ${res.headers.get("content-range")}`);
           } else if (offset > 0) {
             // The server ignored the Range: start over.
-            await writer.close();
-            writer = await cache.writer(key, 0);
-            hash = newHash();
-            offset = 0;
+            await restart();
           }
           const announced = (res.status === 206 ? rangeTotal(res)?.total : contentLength(res)) ?? undefined;
           const size = got.linked.size ?? announced;

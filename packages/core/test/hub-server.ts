@@ -20,6 +20,8 @@ export interface HubServerOptions {
   range?: boolean;
   /** The next `times` bodies of `file` stop after `bytes` bytes (the connection is cut). */
   breakOff?: { file: string; bytes: number; times: number };
+  /** The next `times` GET requests for `file` are answered with HTTP `status`. */
+  failWith?: { file: string; status: number; times: number };
   /** Size or sha256 announced (headers and listing) instead of the true ones. */
   announce?: Record<string, { size?: number; sha256?: string }>;
   /** A folder of ES modules served at /dist/, with an empty page at / (for a browser on the same origin). */
@@ -85,6 +87,8 @@ export async function startHub(repos: Repos, options: HubServerOptions = {}): Pr
       : [`${parts[1]}/${parts[2]}`, parts[4], parts.slice(5).join("/")];
     const bytes = (lfs || parts[3] === "resolve") && filesOf(id, rev)?.[file];
     if (!bytes) return end(404, "Entry not found", { "x-error-code": "EntryNotFound" });
+    const failing = options.failWith;
+    if (failing?.file === file && failing.times > 0 && req.method === "GET") return (failing.times--, end(failing.status, "Service Unavailable"));
     if (!lfs && isLfs(file)) {
       const m = meta(file, bytes);
       return end(302, "", {
