@@ -9,9 +9,9 @@ import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexi
 import { QUANTIZE_FLAGS, QUANTIZE_HELP, quantizeCommand } from "./quantize.js";
 
 const COMMANDS = {
-  generate: { flags: GENERATE_FLAGS, booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
-  forward: { flags: FORWARD_FLAGS, booleans: [], help: FORWARD_HELP, run: forwardCommand },
-  perplexity: { flags: PERPLEXITY_FLAGS, booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
+  generate: { flags: [...GENERATE_FLAGS, ...SOURCE_FLAGS], booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
+  forward: { flags: [...FORWARD_FLAGS, ...SOURCE_FLAGS], booleans: [], help: FORWARD_HELP, run: forwardCommand },
+  perplexity: { flags: [...PERPLEXITY_FLAGS, ...SOURCE_FLAGS], booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
   bench: { flags: BENCH_FLAGS, booleans: ["json", "baseline"], help: BENCH_HELP, run: benchCommand },
   quantize: { flags: QUANTIZE_FLAGS, booleans: [], help: QUANTIZE_HELP, run: quantizeCommand },
 };
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name as keyof typeof COMMANDS];
   try {
     if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
-    const flags = parseFlags(rest, [...command.flags, ...(command.flags.includes("model") ? SOURCE_FLAGS : [])], command.booleans);
+    const flags = parseFlags(rest, command.flags, command.booleans);
     if (flags.help) {
       out(command.help + "\n");
       return 0;
