@@ -5,6 +5,8 @@
  * between loads), `browserCache` (the Cache API), `fileCache` (a folder; `@mamba2/core/node`).
  */
 import { blobSource, type ByteSource } from "./bytes.js";
+import { fail } from "./errors.js";
+import { reason } from "./http.js";
 
 export interface CacheKey {
   readonly endpoint: string;
@@ -43,12 +45,23 @@ export function memoryCache(): DownloadCache {
     get: async () => null,
     partial: async () => null,
     async writer(key) {
-      const chunks: Uint8Array[] = [];
+      // Chunks are moved into a Blob every 64 MiB, which browsers may keep on disk.
+      let blob = new Blob([]);
+      let chunks: Uint8Array[] = [];
+      let pending = 0;
+      const flush = () => {
+        blob = new Blob([blob, ...(chunks as BlobPart[])]);
+        chunks = [];
+        pending = 0;
+      };
       return {
-        write: async (chunk) => void chunks.push(chunk),
+        async write(chunk) {
+          chunks.push(chunk);
+          if ((pending += chunk.length) >= 1 << 26) flush();
+        },
         close: async () => {},
-        commit: async () => blobSource(new Blob(chunks as BlobPart[]), label(key)),
-        discard: async () => void (chunks.length = 0),
+        commit: async () => (flush(), blobSource(blob, label(key))),
+        discard: async () => void ((chunks = []), (blob = new Blob([]))),
       };
     },
   };
@@ -56,7 +69,8 @@ export function memoryCache(): DownloadCache {
 
 /**
  * The browser's Cache API (`caches`, also in Deno): a complete file is one cached Response, stored under its
- * resolve URL. Unfinished downloads are not kept (a retry within one load still resumes).
+ * resolve URL and streamed into the cache as it downloads (never whole in memory). Unfinished downloads are not
+ * kept (a retry within one load still resumes).
  */
 export function browserCache(name = "mamba2-models"): DownloadCache {
   const url = (key: CacheKey) => `${key.endpoint}/${key.id}/resolve/${encodeURIComponent(key.revision)}/${key.file}`;
@@ -68,18 +82,27 @@ export function browserCache(name = "mamba2-models"): DownloadCache {
     },
     partial: async () => null,
     async writer(key) {
-      const chunks: Uint8Array[] = [];
+      const cache = await caches.open(name);
+      let body!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) });
+      const headers = { "content-type": "application/octet-stream" };
+      // Settles when the stream ends: stored on close(), dropped on error().
+      const stored = cache.put(url(key), new Response(stream, { headers })).then(() => null, (e: unknown) => e);
+      const stop = async (why: string) => {
+        body.error(new Error(why));
+        await stored;
+      };
       return {
-        write: async (chunk) => void chunks.push(chunk),
-        close: async () => {},
+        write: async (chunk) => body.enqueue(chunk),
+        close: () => stop("download interrupted"),
         async commit() {
-          const blob = new Blob(chunks as BlobPart[]);
-          const headers = { "content-type": "application/octet-stream", "content-length": String(blob.size) };
-          // A full quota leaves the file uncached; the load itself goes on with the downloaded bytes.
-          await (await caches.open(name)).put(url(key), new Response(blob, { headers })).catch(() => {});
-          return blobSource(blob, label(key));
+          body.close();
+          const error = await stored;
+          const response = error ? null : await cache.match(url(key));
+          if (!response) fail(`${label(key)}: the Cache API did not store the file (${error ? reason(error) : "no entry"}); load with cache: memoryCache() to keep it in memory instead`);
+          return blobSource(await response.blob(), label(key));
         },
-        discard: async () => void (chunks.length = 0),
+        discard: () => stop("download discarded"),
       };
     },
   };

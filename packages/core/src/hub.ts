@@ -95,9 +95,10 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
         const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "");
         url = next ? new URL(next[1], url).href : null;
       }
+      // Kept for the next load; a cache that refuses it only costs that load this one request.
       const writer = await cache.writer(key, 0);
       await writer.write(new TextEncoder().encode(JSON.stringify(entries)));
-      await writer.commit();
+      await writer.commit().catch(() => {});
     }
     return new Map(entries);
   }

@@ -217,6 +217,15 @@ describe("Hub repositories", () => {
     const before = s.log.length;
     await expectGolden(await loadModelWeb("test/shakespeare", { endpoint: s.url, cache: browserCache() }));
     expect(s.log.length).toBe(before);
+
+    // A corrupt download is not stored; a cache that refuses a file is named in the error.
+    s.options.announce = { "model.safetensors": { sha256: "ab".repeat(32) } };
+    await expect(loadModelWeb("test/shakespeare", { endpoint: s.url, revision: "v1.0" })).rejects.toThrow(/^model.safetensors: sha256 \w+ of the 12522144 bytes/);
+    expect([...stored.keys()].filter((k) => k.includes("v1.0")).map((k) => k.split("/").at(-1))).toEqual([".mamba2-listing.json", "config.json"]);
+    vi.stubGlobal("caches", { open: async () => ({ match: async () => undefined, put: async () => Promise.reject(new Error("QuotaExceededError")) }) });
+    await expect(loadModelWeb("test/shakespeare", { endpoint: s.url, revision: "v1.0" })).rejects.toThrow(
+      "test/shakespeare@v1.0/config.json: the Cache API did not store the file (QuotaExceededError); load with cache: memoryCache() to keep it in memory instead",
+    );
   });
 
   it("rejects bad ids, revisions and paths in one line", async () => {
