@@ -43,7 +43,10 @@ export function rangeTotal(res: Response): { start: number; total: number | null
   return m ? { start: Number(m[1]), total: m[2] === "*" ? null : Number(m[2]) } : null;
 }
 
+/** The body's length, or null when unknown or when it counts compressed bytes (fetch hands out decoded ones). */
 export function contentLength(res: Response): number | null {
+  const encoding = res.headers.get("content-encoding");
+  if (encoding && encoding !== "identity") return null;
   const v = res.headers.get("content-length");
   return v !== null && /^\d+$/.test(v) ? Number(v) : null;
 }

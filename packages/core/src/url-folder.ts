@@ -6,7 +6,7 @@
 import { bytesSource, type ByteSource } from "./bytes.js";
 import { fail, Mamba2Error } from "./errors.js";
 import type { ModelFolder } from "./folder.js";
-import { type Fetch, filePath, httpError, rangeTotal, readBody, reason, request } from "./http.js";
+import { contentLength, type Fetch, filePath, httpError, rangeTotal, readBody, reason, request } from "./http.js";
 import { type FileProgress, type OnProgress, ProgressTracker, trackedSource } from "./progress.js";
 
 export interface UrlFolderOptions {
@@ -29,8 +29,7 @@ export function urlFolder(baseUrl: string | URL, options: UrlFolderOptions = {})
   const urlOf = (file: string) => new URL(filePath(file), base).href;
 
   async function whole(file: string, res: Response, url: string, progress: FileProgress): Promise<Uint8Array> {
-    const size = Number(res.headers.get("content-length") ?? 0);
-    progress.size(size);
+    progress.size(contentLength(res) ?? 0);
     const bytes = await readBody(res, file, url, (n) => progress.advance(n));
     progress.size(bytes.length);
     progress.done();

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 /** Files of a repository by path; the key is "org/name" (revision main) or "org/name@revision". */
 export type Repos = Record<string, Record<string, Uint8Array>>;
@@ -20,6 +21,8 @@ export interface HubServerOptions {
   range?: boolean;
   /** The next `times` bodies of `file` stop after `bytes` bytes (the connection is cut). */
   breakOff?: { file: string; bytes: number; times: number };
+  /** JSON files sent gzip-encoded to clients that accept it (Content-Length then counts compressed bytes). */
+  gzip?: boolean;
   /** The next `times` GET requests for `file` are answered with HTTP `status`. */
   failWith?: { file: string; status: number; times: number };
   /** Size or sha256 announced (headers and listing) instead of the true ones. */
@@ -99,8 +102,13 @@ export async function startHub(repos: Repos, options: HubServerOptions = {}): Pr
     }
     let body = bytes;
     const headers: Record<string, string> = { etag: `"${lfs ? sha256(bytes) : gitOid(bytes)}"`, "accept-ranges": options.range === false ? "none" : "bytes" };
+    if (options.gzip && file.endsWith(".json") && /gzip/.test(req.headers["accept-encoding"] ?? "")) {
+      body = gzipSync(bytes);
+      headers["content-encoding"] = "gzip";
+      headers["accept-ranges"] = "none";
+    }
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
-    if (range && options.range !== false) {
+    if (range && options.range !== false && !headers["content-encoding"]) {
       const start = Number(range[1]);
       const last = range[2] ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
       if (start >= bytes.length) return end(416, "", { "content-range": `bytes */${bytes.length}` });

@@ -258,6 +258,19 @@ describe("URLs", () => {
     checkProgress(events, Object.fromEntries(Object.entries(repos["test/sharded"]).map(([f, b]) => [f, b.length])), "done");
   });
 
+  it("takes gzip-encoded files, whose Content-Length counts compressed bytes", async () => {
+    const s = await hub({ gzip: true });
+    for (const source of ["test/sharded", `${s.url}/test/sharded/resolve/main/`]) {
+      const events: ProgressEvent[] = [];
+      await expectGolden(await loadModel(source, { endpoint: s.url, cache: freshCache(), onProgress: (e) => events.push(e) }));
+      checkProgress(events, Object.fromEntries(Object.entries(repos["test/sharded"]).map(([f, b]) => [f, b.length])), "done");
+    }
+    const index = repos["test/sharded"]["model.safetensors.index.json"].length;
+    const sent = s.log.filter((l) => l.method === "GET" && l.path.endsWith("/model.safetensors.index.json")).map((l) => l.bytes);
+    expect(sent).toHaveLength(2);
+    expect(sent.every((n) => n > 0 && n < index / 2)).toBe(true); // compressed
+  });
+
   it("names the URL of a missing file", async () => {
     const s = await hub();
     const folder = urlFolder(`${s.url}/test/shakespeare/resolve/main`);
