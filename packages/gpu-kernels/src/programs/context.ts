@@ -1,0 +1,25 @@
+import type { GpuFeatures } from "../device.js";
+import type { Runner } from "../runner.js";
+import type { GpuTensor } from "../tensor.js";
+import { GRID, type StoredDType } from "../wgsl.js";
+
+/** What a program needs to encode its dispatches. */
+export interface Context {
+  readonly runner: Runner;
+  readonly features: GpuFeatures;
+  /** A 4-byte binding standing for an absent optional input (bias, mask). */
+  readonly dummy: GpuTensor;
+  readonly workgroupBytes: number;
+}
+
+/** Prefix of every program's source: the grid helper and the variant's constants. */
+export function header(consts: Record<string, number>): string {
+  return [GRID, ...Object.entries(consts).map(([k, v]) => `const ${k} = ${v}u;`)].join("\n");
+}
+
+export function storedDType(t: GpuTensor): StoredDType {
+  if (t.dtype === "i32") throw new Error("an i32 tensor is not a weight");
+  return t.dtype;
+}
+
+export const groupsOf = (n: number, per = 256) => Math.ceil(n / per);

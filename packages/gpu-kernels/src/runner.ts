@@ -1,0 +1,183 @@
+/**
+ * Records kernels into one command encoder and submits it only when the host needs a result (a read) or writes
+ * a buffer that queued work still reads: a decode step is one submit. Pipelines are cached by key; uniforms are
+ * small immutable buffers cached by content (shapes repeat across layers and steps); bind groups are cached by
+ * (pipeline, uniforms, bound ranges), so a steady decode step creates no GPU objects at all.
+ */
+import { fail } from "@mamba2/core";
+import type { AcquiredDevice } from "./device.js";
+
+/** A storage binding: a buffer range. */
+export interface Binding {
+  readonly buffer: GPUBuffer;
+  readonly offset?: number;
+  readonly size: number;
+}
+
+/** One compute dispatch: `key` names the pipeline (`source` is only called the first time). */
+export interface Dispatch {
+  readonly key: string;
+  readonly source: () => string;
+  readonly entry?: string;
+  /** The `Params` struct, 4-byte fields in declaration order. */
+  readonly params: ArrayBuffer;
+  /** Storage bindings 1, 2, …; null where this entry point does not use that binding. */
+  readonly bindings: readonly (Binding | null)[];
+  readonly workgroups: number;
+}
+
+export const WORKGROUP = 256;
+
+export class Runner {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private readonly staging: GPUBuffer[] = [];
+  private nextId = 1;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private toDestroy: GPUBuffer[] = [];
+  /** Dispatches recorded since the last submit, and submits so far (for tests and benchmarks). */
+  pending = 0;
+  submits = 0;
+
+  /** The first WebGPU error reported by the device (a shader or validation error, out of memory). */
+  error: string | null = null;
+
+  constructor(readonly gpu: AcquiredDevice) {
+    gpu.device.addEventListener("uncapturederror", (e) => {
+      this.error ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message.split("\n")[0]}`;
+    });
+  }
+
+  /** The device, or the error that makes its results meaningless. */
+  get device(): GPUDevice {
+    if (this.gpu.lost) fail(this.gpu.lost);
+    if (this.error) fail(this.error);
+    return this.gpu.device;
+  }
+
+  /** Workgroup counts over x and y: at most maxComputeWorkgroupsPerDimension along x. */
+  private grid(n: number): [number, number] {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    return n <= max ? [n, 1] : [max, Math.ceil(n / max)];
+  }
+
+  private id(buffer: GPUBuffer): number {
+    let id = this.ids.get(buffer);
+    if (id === undefined) this.ids.set(buffer, (id = this.nextId++));
+    return id;
+  }
+
+  private pipeline(d: Dispatch): GPUComputePipeline {
+    const key = `${d.key}:${d.entry ?? "main"}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ label: d.key, code: d.source() });
+      p = this.device.createComputePipeline({ label: key, layout: "auto", compute: { module, entryPoint: d.entry ?? "main" } });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  private uniform(params: ArrayBuffer): GPUBuffer {
+    const words = new Uint32Array(params);
+    const key = words.join(",");
+    let u = this.uniforms.get(key);
+    if (!u) {
+      const size = Math.max(16, Math.ceil(params.byteLength / 16) * 16);
+      u = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+      new Uint32Array(u.getMappedRange()).set(words);
+      u.unmap();
+      this.uniforms.set(key, u);
+    }
+    return u;
+  }
+
+  dispatch(d: Dispatch): void {
+    const pipeline = this.pipeline(d);
+    const uniform = this.uniform(d.params);
+    const key = `${d.key}:${d.entry ?? "main"}|${this.id(uniform)}|${d.bindings.map((b) => (b ? `${this.id(b.buffer)}@${b.offset ?? 0}+${b.size}` : "-")).join(",")}`;
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
+      d.bindings.forEach((b, i) => b && entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
+      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      this.bindGroups.set(key, group);
+    }
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, group);
+    const [x, y] = this.grid(d.workgroups);
+    this.pass.dispatchWorkgroups(x, y);
+    this.pending++;
+  }
+
+  copy(dst: GPUBuffer, dstOffset: number, src: GPUBuffer, srcOffset: number, size: number): void {
+    this.pass?.end();
+    this.pass = null;
+    this.encoder ??= this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.pending++;
+  }
+
+  /** Submits what was recorded; buffers freed meanwhile are destroyed after it. */
+  flush(): void {
+    if (this.encoder) {
+      this.pass?.end();
+      this.pass = null;
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.pending = 0;
+      this.submits++;
+    }
+    for (const b of this.toDestroy) this.forget(b);
+    this.toDestroy = [];
+  }
+
+  /** Host → buffer, ordered after everything recorded so far. */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    if (this.encoder) this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    const padded = Math.ceil(size / 4) * 4;
+    const i = this.staging.findIndex((s) => s.size >= padded);
+    const staging = i >= 0 ? this.staging.splice(i, 1)[0] : this.device.createBuffer({ size: padded, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copy(staging, 0, buffer, offset, padded);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, padded);
+    } catch (e) {
+      fail(this.gpu.lost ?? `WebGPU read of ${size} bytes failed: ${String(e)}`);
+    }
+    const out = staging.getMappedRange(0, padded).slice(0, size);
+    staging.unmap();
+    this.staging.push(staging);
+    if (this.error) fail(this.error);
+    return out;
+  }
+
+  /** Destroys the buffer once recorded work that may use it has been submitted. */
+  release(buffer: GPUBuffer): void {
+    if (this.encoder) this.toDestroy.push(buffer);
+    else this.forget(buffer);
+  }
+
+  private forget(buffer: GPUBuffer): void {
+    const id = this.ids.get(buffer);
+    if (id !== undefined) {
+      const mark = `${id}@`;
+      for (const key of this.bindGroups.keys()) if (key.split("|")[2].split(",").some((b) => b.startsWith(mark))) this.bindGroups.delete(key);
+    }
+    buffer.destroy();
+  }
+
+  dispose(): void {
+    this.flush();
+    for (const b of [...this.uniforms.values(), ...this.staging]) b.destroy();
+  }
+}

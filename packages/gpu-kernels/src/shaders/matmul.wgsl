@@ -1,0 +1,101 @@
+// out[r, o0 + o] = Σ_i x[r, i]·w[o, i] + bias[o0 + o], for the part of w holding rows o0..o0 + part_rows − 1
+// (a matrix larger than a binding is multiplied part by part). out f32 [R, O], x f32 [R, I], w [O, I]
+// (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
+// Completed by programs/matmul.ts with: GRID, `x_at`/`w_at` and `x_row4`/`w_row4` (vec4 loads
+// when I % 4 == 0), and the constants VEC (4 or 1: elements per load), RX and RW (gemv tile).
+//   gemv: few rows (decode): a workgroup computes RX rows × RW outputs, 256 / RW invocations per output
+//         striding over I (coalesced loads of its weight row), then a tree reduction in workgroup memory.
+//   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
+//         4 × 4 outputs per invocation.
+struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+fn store(r: u32, o: u32, v: f32) {
+  var b = 0.0;
+  if (p.has_bias != 0u) { b = bias[p.o0 + o]; }
+  out[r * p.out_dim + p.o0 + o] = v + b;
+}
+
+var<workgroup> seg: array<f32, RX * 256>;
+
+@compute @workgroup_size(256)
+fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let lanes = 256u / RW; // invocations per output
+  let blocks = (p.part_rows + RW - 1u) / RW;
+  let index = grid_index(wg, nwg);
+  let o = (index % blocks) * RW + lid / lanes;
+  let r_base = (index / blocks) * RX;
+  let lane = lid % lanes;
+  var acc: array<f32, RX>;
+  if (o < p.part_rows) {
+    for (var j = lane; j < p.in_dim / VEC; j += lanes) {
+      let wv = w_row4(o, j, p.in_dim);
+      for (var rx = 0u; rx < RX; rx++) {
+        if (r_base + rx < p.rows) { acc[rx] += dot(x_row4(r_base + rx, j, p.in_dim), wv); }
+      }
+    }
+  }
+  // sum each output's `lanes` partial sums: a tree in workgroup memory, all RX rows at once
+  for (var rx = 0u; rx < RX; rx++) { seg[rx * 256u + lid] = acc[rx]; }
+  workgroupBarrier();
+  for (var s = lanes / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) { for (var rx = 0u; rx < RX; rx++) { seg[rx * 256u + lid] += seg[rx * 256u + lid + s]; } }
+    workgroupBarrier();
+  }
+  if (lane == 0u && o < p.part_rows) {
+    for (var rx = 0u; rx < RX; rx++) { if (r_base + rx < p.rows) { store(r_base + rx, o, seg[rx * 256u + lid]); } }
+  }
+}
+
+const TM = 64u;
+const TN = 64u;
+const TK = 16u;
+var<workgroup> xs: array<vec4<f32>, 256>; // [TK][TM / 4]
+var<workgroup> ws: array<vec4<f32>, 256>; // [TK][TN / 4]
+
+@compute @workgroup_size(256)
+fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tiles_n = (p.part_rows + TN - 1u) / TN;
+  let index = grid_index(wg, nwg);
+  let n0 = (index % tiles_n) * TN;
+  let m0 = (index / tiles_n) * TM;
+  let ty = lid / 16u; // rows m0 + 4ty .. + 3
+  let tx = lid % 16u; // outputs n0 + 4tx .. + 3
+  // loading: invocation lid fills element (row lid / 4, k 4·(lid % 4) .. + 3) of each tile
+  let lm = lid / 4u;
+  let lk = (lid % 4u) * 4u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.in_dim; k0 += TK) {
+    var xv: vec4<f32>;
+    var wv: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) {
+      let k = k0 + lk + e;
+      let inside = k < p.in_dim;
+      xv[e] = select(0.0, x_at((m0 + lm) * p.in_dim + k), inside && m0 + lm < p.rows);
+      wv[e] = select(0.0, w_at((n0 + lm) * p.in_dim + k), inside && n0 + lm < p.part_rows);
+    }
+    for (var e = 0u; e < 4u; e++) {
+      xs[(lk + e) * 16u + lm / 4u][lm % 4u] = xv[e];
+      ws[(lk + e) * 16u + lm / 4u][lm % 4u] = wv[e];
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      let a = xs[k * 16u + ty];
+      let b = ws[k * 16u + tx];
+      acc[0] += a[0] * b;
+      acc[1] += a[1] * b;
+      acc[2] += a[2] * b;
+      acc[3] += a[3] * b;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = m0 + ty * 4u + i;
+    for (var j = 0u; j < 4u; j++) {
+      let o = n0 + tx * 4u + j;
+      if (r < p.rows && o < p.part_rows) { store(r, o, acc[i][j]); }
+    }
+  }
+}
