@@ -103,11 +103,18 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
     return new Map(entries);
   }
 
-  /** GET with the first hops of redirects taken by hand, to read the LFS headers of the Hub's own answer. */
-  async function get(file: string, offset: number): Promise<{ res: Response; url: string; linked: Partial<FileMeta> }> {
+  /**
+   * GET; with `manual`, redirects are taken by hand to read the LFS headers of the Hub's own answer (browsers
+   * hide them: an opaque redirect, then followed as usual).
+   */
+  async function get(file: string, offset: number, manual: boolean): Promise<{ res: Response; url: string; linked: Partial<FileMeta> }> {
     let url = resolveUrl(file);
     let headers: Record<string, string> = { ...auth, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) };
     const linked: Partial<FileMeta> = {};
+    if (!manual) {
+      const res = await fetchFn(url, { headers });
+      return { res, url: res.url || url, linked };
+    }
     for (let hop = 0; hop < 5; hop++) {
       const res = await fetchFn(url, { headers, redirect: "manual" });
       const size = res.headers.get("x-linked-size");
@@ -149,7 +156,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
       for (let attempt = 0; ; attempt++) {
         let url = resolveUrl(file);
         try {
-          const got = await get(file, offset);
+          const got = await get(file, offset, !expected?.sha256);
           const res = got.res;
           url = got.url;
           if (res.status === 416 && offset > 0) {

@@ -14,7 +14,7 @@ const golden = goldensOf(dir);
 const files = Object.fromEntries(["config.json", "model.safetensors"].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
 
 let server: HubServer;
-beforeAll(async () => void (server = await startHub({ "test/shakespeare": files }, { dist: fileURLToPath(new URL("../dist/", import.meta.url)) })));
+beforeAll(async () => void (server = await startHub({ "test/shakespeare": files, "test/shakespeare@v1.0": files }, { dist: fileURLToPath(new URL("../dist/", import.meta.url)) })));
 afterAll(() => server.close());
 
 interface PageResult {
@@ -42,18 +42,35 @@ const PAGE = `(async () => {
   return { hub, again, states, cached, url, files: await greedy(await core.loadModel(picked)) };
 })()`;
 
+// Without the tree API: sizes and sha256 come from the redirect's headers, which a browser sees only as an opaque
+// redirect (then followed again).
+const NO_API = `(async () => {
+  const core = await import(location.origin + "/dist/index.js");
+  const model = await core.loadModel("test/shakespeare", { endpoint: location.origin, revision: "v1.0" });
+  return (await core.generateAll(model, PROMPT, { maxNewTokens: 64, eosTokenId: null }))[0];
+})()`;
+
 describe("in a browser", () => {
   it("loads from the Hub (then from the Cache API), a URL and File objects", async () => {
     const prompt = ints(golden.get("prompt_ids.0")!);
     const result = await withChromium(async ({ page, logs }) => {
       await page.goto(server.url);
-      return (page.evaluate(PAGE.replace("PROMPT", JSON.stringify(prompt))) as Promise<PageResult>)
-        .catch((e) => {
+      const run = <T>(script: string) =>
+        (page.evaluate(script.replace("PROMPT", JSON.stringify(prompt))) as Promise<T>).catch((e) => {
           throw new Error(`${e}\n${logs.join("\n")}`);
         });
+      const first = await run<PageResult>(PAGE);
+      server.options.api = false;
+      return { ...first, noApi: await run<number[]>(NO_API) };
     });
     const expected = ints(golden.get("greedy_ids.0")!);
-    expect(result).toMatchObject({ hub: expected, again: expected, url: expected, files: expected });
+    expect(result).toMatchObject({ hub: expected, again: expected, url: expected, files: expected, noApi: expected });
+    expect(server.log.filter((l) => l.path.includes("/v1.0/model.safetensors")).map((l) => `${l.method} ${l.status} ${l.path}`)).toEqual([
+      "HEAD 302 /test/shakespeare/resolve/v1.0/model.safetensors", // has(): an opaque redirect means it exists
+      "GET 302 /test/shakespeare/resolve/v1.0/model.safetensors", // redirect: manual, opaque
+      "GET 302 /test/shakespeare/resolve/v1.0/model.safetensors", // followed
+      "GET 200 /lfs/test/shakespeare/v1.0/model.safetensors",
+    ]);
     expect(result.states[0]).toBe("pending");
     expect(result.states.at(-1)).toBe("done");
     expect(result.cached).toEqual(["pending", "cached", "pending", "cached"]);
@@ -63,7 +80,6 @@ describe("in a browser", () => {
     expect(hubGets.map((l) => `${l.status} ${l.path}`)).toEqual([
       "200 /api/models/test/shakespeare/tree/main?recursive=true",
       "200 /test/shakespeare/resolve/main/config.json",
-      "302 /test/shakespeare/resolve/main/model.safetensors",
       "302 /test/shakespeare/resolve/main/model.safetensors",
       "200 /lfs/test/shakespeare/main/model.safetensors",
     ]);
