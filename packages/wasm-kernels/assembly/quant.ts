@@ -49,19 +49,97 @@ import { halfToF32, hsum, Q4_0, Q4_K, Q8_0 } from "./common";
   return half(p) * <f32>(sm & 0xffff) * <f32>(hi ? b >> 4 : b & 0xf) - half(p + 2) * <f32>(sm >> 16);
 }
 
-/** The n values of a quantized row at w → f32 at out. */
+/** 8 signed 16-bit lanes (v) → f32 at out: v·scale − shift. */
+@inline function put8(out: usize, v: v128, scale: v128, shift: v128): void {
+  v128.store(out, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v)), scale), shift));
+  v128.store(out, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(v)), scale), shift), 16);
+}
+
+/** The n values (whole blocks) of a quantized row at w → f32 at out. */
 export function dequantizeRow(out: usize, w: usize, n: i32, dtype: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), quantValue(w, i, dtype));
+  if (!ASC_FEATURE_SIMD) {
+    for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), quantValue(w, i, dtype));
+    return;
+  }
+  const zero = f32x4.splat(0);
+  const m = i16x8.splat(0xf);
+  if (dtype == Q8_0) {
+    for (let k = 0; k < n >> 5; k++) {
+      const p = w + <usize>k * 34;
+      const o = out + (<usize>k << 7);
+      const d = f32x4.splat(half(p));
+      const b0 = v128.load(p, 2);
+      const b1 = v128.load(p, 18);
+      put8(o, i16x8.extend_low_i8x16_s(b0), d, zero);
+      put8(o + 32, i16x8.extend_high_i8x16_s(b0), d, zero);
+      put8(o + 64, i16x8.extend_low_i8x16_s(b1), d, zero);
+      put8(o + 96, i16x8.extend_high_i8x16_s(b1), d, zero);
+    }
+  } else if (dtype == Q4_0) {
+    const eight = i16x8.splat(8);
+    for (let k = 0; k < n >> 5; k++) {
+      const p = w + <usize>k * 18;
+      const o = out + (<usize>k << 7);
+      const d = f32x4.splat(half(p));
+      const b = v128.load(p, 2);
+      const u0 = i16x8.extend_low_i8x16_u(b);
+      const u1 = i16x8.extend_high_i8x16_u(b);
+      put8(o, i16x8.sub(v128.and(u0, m), eight), d, zero);
+      put8(o + 32, i16x8.sub(v128.and(u1, m), eight), d, zero);
+      put8(o + 64, i16x8.sub(i16x8.shr_u(u0, 4), eight), d, zero);
+      put8(o + 96, i16x8.sub(i16x8.shr_u(u1, 4), eight), d, zero);
+    }
+  } else {
+    for (let k = 0; k < n >> 8; k++) {
+      const p = w + <usize>k * 144;
+      const d = half(p);
+      const dmin = half(p + 2);
+      for (let c = 0; c < 4; c++) {
+        const q = p + 16 + (<usize>c << 5);
+        const o = out + (<usize>((k << 8) + (c << 6)) << 2);
+        const sa = scaleMin(p + 4, 2 * c);
+        const sb = scaleMin(p + 4, 2 * c + 1);
+        const scaleA = f32x4.splat(d * <f32>(sa & 0xffff)), shiftA = f32x4.splat(dmin * <f32>(sa >> 16));
+        const scaleB = f32x4.splat(d * <f32>(sb & 0xffff)), shiftB = f32x4.splat(dmin * <f32>(sb >> 16));
+        const b0 = v128.load(q);
+        const b1 = v128.load(q, 16);
+        const u0 = i16x8.extend_low_i8x16_u(b0), u1 = i16x8.extend_high_i8x16_u(b0);
+        const u2 = i16x8.extend_low_i8x16_u(b1), u3 = i16x8.extend_high_i8x16_u(b1);
+        put8(o, v128.and(u0, m), scaleA, shiftA);
+        put8(o + 32, v128.and(u1, m), scaleA, shiftA);
+        put8(o + 64, v128.and(u2, m), scaleA, shiftA);
+        put8(o + 96, v128.and(u3, m), scaleA, shiftA);
+        put8(o + 128, i16x8.shr_u(u0, 4), scaleB, shiftB);
+        put8(o + 160, i16x8.shr_u(u1, 4), scaleB, shiftB);
+        put8(o + 192, i16x8.shr_u(u2, 4), scaleB, shiftB);
+        put8(o + 224, i16x8.shr_u(u3, 4), scaleB, shiftB);
+      }
+    }
+  }
+}
+
+/** Σ of 8 signed 16-bit lanes (v) × 8 f32 at x, as four lanes of partial sums. */
+@inline function dot8(v: v128, x: usize): v128 {
+  const s = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v)), v128.load(x));
+  return f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(v)), v128.load(x, 16)));
 }
 
 /** Σ of 16 signed bytes (b) × 16 f32 at x, as four lanes of partial sums. */
 @inline function dot16(b: v128, x: usize): v128 {
-  const lo = i16x8.extend_low_i8x16_s(b);
-  const hi = i16x8.extend_high_i8x16_s(b);
-  let s = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(x));
-  s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(x, 16)));
-  s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(x, 32)));
-  return f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(x, 48)));
+  return f32x4.add(dot8(i16x8.extend_low_i8x16_s(b), x), dot8(i16x8.extend_high_i8x16_s(b), x + 32));
+}
+
+/**
+ * Σ over the 32 nibbles of 16 bytes (b) × 32 f32 at x, each nibble minus `offset`: byte j's low nibble pairs with
+ * x[j], its high nibble with x[j + 16]. Bytes are widened to 16 bits first (x86 has no 8-bit shift).
+ */
+@inline function dotNibbles(b: v128, x: usize, offset: v128): v128 {
+  const u0 = i16x8.extend_low_i8x16_u(b);
+  const u1 = i16x8.extend_high_i8x16_u(b);
+  const m = i16x8.splat(0xf);
+  const lo = f32x4.add(dot8(i16x8.sub(v128.and(u0, m), offset), x), dot8(i16x8.sub(v128.and(u1, m), offset), x + 32));
+  const hi = f32x4.add(dot8(i16x8.sub(i16x8.shr_u(u0, 4), offset), x + 64), dot8(i16x8.sub(i16x8.shr_u(u1, 4), offset), x + 96));
+  return f32x4.add(lo, hi);
 }
 
 /** Σ of 32 f32 at x, as four lanes. */
@@ -87,17 +165,13 @@ export function dotQuant(w: usize, x: usize, n: i32, dtype: i32): f32 {
       acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(half(p))));
     }
   } else if (dtype == Q4_0) {
-    const low = i8x16.splat(0xf);
-    const eight = i8x16.splat(8);
+    const eight = i16x8.splat(8);
     for (let k = 0; k < n >> 5; k++) {
       const p = w + <usize>k * 18;
-      const xk = x + (<usize>k << 7);
-      const b = v128.load(p, 2);
-      const s = f32x4.add(dot16(i8x16.sub(v128.and(b, low), eight), xk), dot16(i8x16.sub(i8x16.shr_u(b, 4), eight), xk + 64));
-      acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(half(p))));
+      acc = f32x4.add(acc, f32x4.mul(dotNibbles(v128.load(p, 2), x + (<usize>k << 7), eight), f32x4.splat(half(p))));
     }
   } else {
-    const low = i8x16.splat(0xf);
+    const m = i16x8.splat(0xf);
     for (let k = 0; k < n >> 8; k++) {
       const p = w + <usize>k * 144;
       const d = half(p);
@@ -107,8 +181,10 @@ export function dotQuant(w: usize, x: usize, n: i32, dtype: i32): f32 {
         const xc = x + (<usize>((k << 8) + (c << 6)) << 2);
         const b0 = v128.load(q);
         const b1 = v128.load(q, 16);
-        const qa = f32x4.add(dot16(v128.and(b0, low), xc), dot16(v128.and(b1, low), xc + 64));
-        const qb = f32x4.add(dot16(i8x16.shr_u(b0, 4), xc + 128), dot16(i8x16.shr_u(b1, 4), xc + 192));
+        const u0 = i16x8.extend_low_i8x16_u(b0), u1 = i16x8.extend_high_i8x16_u(b0);
+        const u2 = i16x8.extend_low_i8x16_u(b1), u3 = i16x8.extend_high_i8x16_u(b1);
+        const qa = f32x4.add(f32x4.add(dot8(v128.and(u0, m), xc), dot8(v128.and(u1, m), xc + 32)), f32x4.add(dot8(v128.and(u2, m), xc + 64), dot8(v128.and(u3, m), xc + 96)));
+        const qb = f32x4.add(f32x4.add(dot8(i16x8.shr_u(u0, 4), xc + 128), dot8(i16x8.shr_u(u1, 4), xc + 160)), f32x4.add(dot8(i16x8.shr_u(u2, 4), xc + 192), dot8(i16x8.shr_u(u3, 4), xc + 224)));
         const sa = scaleMin(p + 4, 2 * c);
         const sb = scaleMin(p + 4, 2 * c + 1);
         acc = f32x4.add(acc, f32x4.mul(qa, f32x4.splat(d * <f32>(sa & 0xffff))));
