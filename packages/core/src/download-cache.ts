@@ -34,6 +34,8 @@ export interface DownloadCache {
   partial(key: CacheKey): Promise<ByteSource | null>;
   /** A writer that continues the partial file at `offset` (its size, or 0 to start over). */
   writer(key: CacheKey, offset: number): Promise<CacheWriter>;
+  /** Waits until no other load holds the file, then holds it until the returned release is called. */
+  lock?(key: CacheKey): Promise<() => Promise<void>>;
 }
 
 const label = (key: CacheKey) => `${key.id}@${key.revision}/${key.file}`;

@@ -224,17 +224,29 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
   async function fetchFile(file: string): Promise<ByteSource> {
     filePath(file);
     const progress = tracker.file(file);
-    const hit = await cache.get(keyOf(file));
-    if (hit) {
-      progress.size(hit.size);
-      progress.cached();
+    const cached = async () => {
+      const hit = await cache.get(keyOf(file));
+      if (hit) {
+        progress.size(hit.size);
+        progress.cached();
+      }
       return hit;
-    }
+    };
+    const hit = await cached();
+    if (hit) return hit;
     const list = await listed();
     const known = list?.get(file);
     if (list && !known) fail(`${file}: not in ${name} (${endpoint}/${id})`);
-    if (known) progress.size(known.size);
-    return download(file, progress, known && { ...known });
+    // Another load (here or in another process) that is fetching the file finishes first.
+    const release = await cache.lock?.(keyOf(file));
+    try {
+      const fetched = await cached();
+      if (fetched) return fetched;
+      if (known) progress.size(known.size);
+      return await download(file, progress, known && { ...known });
+    } finally {
+      await release?.();
+    }
   }
 
   const source = (file: string) => {

@@ -4,7 +4,7 @@
  * a path on disk (a folder or a .gguf file) and keeps Hub downloads in that folder.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Tensor } from "./backend.js";
@@ -31,9 +31,13 @@ export function defaultCacheDir(): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mamba2");
 }
 
+/** A lock file not touched for this long belongs to a load that died: it is taken over. */
+const STALE_LOCK_MS = 30_000;
+
 /**
  * Downloads kept under `root`/hub/{endpoint host}/{org}/{name}/{revision}/{file}; an unfinished one is
- * `{file}.part`, which the next download of the file continues.
+ * `{file}.part`, which the next download of the file continues. `{file}.lock` (created exclusively, touched every
+ * few seconds) keeps two processes from downloading the same file at once: the second waits, then finds it.
  */
 export function fileCache(root = defaultCacheDir()): DownloadCache {
   const pathOf = (key: CacheKey) => {
@@ -44,6 +48,26 @@ export function fileCache(root = defaultCacheDir()): DownloadCache {
     (await stat(path).then((s) => s.isFile(), () => false)) ? fileSource(path) : null;
   return {
     name: root,
+    async lock(key) {
+      const path = pathOf(key) + ".lock";
+      await mkdir(dirname(path), { recursive: true });
+      for (;;) {
+        const created = await open(path, "wx").then((fh) => fh.close().then(() => true), (e: NodeJS.ErrnoException) => {
+          if (e.code !== "EEXIST") throw e;
+          return false;
+        });
+        if (created) break;
+        const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > STALE_LOCK_MS) await rm(path, { force: true });
+        else await new Promise((r) => setTimeout(r, 200));
+      }
+      const beat = setInterval(() => void utimes(path, new Date(), new Date()).catch(() => {}), STALE_LOCK_MS / 6);
+      beat.unref?.();
+      return async () => {
+        clearInterval(beat);
+        await rm(path, { force: true });
+      };
+    },
     get: (key) => existing(pathOf(key)),
     partial: (key) => existing(pathOf(key) + ".part"),
     async writer(key, offset) {

@@ -1,6 +1,6 @@
 // Model sources: the Hub (a local stand-in server), plain URLs with and without Range, File objects, the download
 // caches (a folder, the Cache API), resumable and verified downloads, progress events, one loadModel for all.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
@@ -100,6 +100,16 @@ describe("Hub repositories", () => {
     await expect(loadModel("test/shakespeare", { endpoint: s.url, cache, revision: "v2" })).rejects.toThrow(
       /test\/shakespeare@v2: not a model folder \(no config.json, params.json or .gguf file\)/,
     );
+  });
+
+  it("downloads a file once when two loads (two folders on one cache) ask for it at the same time", async () => {
+    const s = await hub();
+    const cache = freshCache();
+    const [a, b] = await Promise.all([0, 1].map(() => loadModel("test/shakespeare", { endpoint: s.url, cache })));
+    await expectGolden(a);
+    await expectGolden(b);
+    expect(gets(s).filter((l) => l.path.startsWith("/lfs/")).map((l) => [l.status, l.bytes])).toEqual([[200, WEIGHTS]]);
+    expect(readdirSync(join(cache.name, "hub", s.url.slice(7).replace(":", "_"), "test/shakespeare/main")).sort()).toEqual([".mamba2-listing.json", "config.json", "model.safetensors"]); // no .part, no .lock left
   });
 
   it("retries a download that breaks off, resuming with a Range request", async () => {
