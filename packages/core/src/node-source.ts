@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Tensor } from "./backend.js";
 import type { ByteSource } from "./bytes.js";
 import type { CacheKey, DownloadCache } from "./download-cache.js";
@@ -105,9 +106,13 @@ export function fileCache(root = defaultCacheDir()): DownloadCache {
   };
 }
 
+/** A file: URL as its path; anything else as it is. */
+const asPath = <S>(source: S): S | string => (source instanceof URL && source.protocol === "file:" ? fileURLToPath(source) : source);
+
 /** The folder a source names, with Hub downloads in the cache folder: a path on disk, a URL, a Hub id, …. */
 export async function openSource(source: Exclude<ModelSource, ModelFiles>, options: SourceOptions = {}): Promise<ModelFolder> {
   const cached = { ...options, cache: options.cache ?? fileCache(), sha256: options.sha256 ?? nodeSha256 };
+  source = asPath(source);
   if (typeof source === "string") {
     if (await stat(source).then((s) => s.isDirectory(), () => false)) return nodeFolder(source, options);
     return remoteFolder(source, cached) ?? fail(`${source}: no such folder, nor an http(s) URL or a Hub id ("org/name")`);
@@ -116,10 +121,11 @@ export async function openSource(source: Exclude<ModelSource, ModelFiles>, optio
 }
 
 /**
- * `loadModel` of the main entry, plus paths on disk (a model folder of any format, or a .gguf file; a path that
- * exists wins over a Hub id of the same spelling) and Hub downloads kept in the cache folder.
+ * `loadModel` of the main entry, plus paths on disk and file: URLs (a model folder of any format, or a .gguf
+ * file; a path that exists wins over a Hub id of the same spelling) and Hub downloads kept in the cache folder.
  */
 export async function loadModel<T extends Tensor = Tensor>(source: ModelSource, options: LoadOptions<T> & SourceOptions = {}): Promise<Mamba2Model<T>> {
+  source = asPath(source);
   if (typeof source === "string") {
     const found = await stat(source).then((s) => s, () => null);
     if (found?.isDirectory()) return loadModelFromFolder(nodeFolder(source, options), options);

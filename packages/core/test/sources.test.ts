@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { browserCache, filesFolder, generateAll, hubFolder, loadModel as loadModelWeb, Sha256, urlFolder, type Mamba2Model, type ProgressEvent } from "../src/index.js";
@@ -321,6 +322,7 @@ describe("folders on disk", () => {
     await expectGolden(await loadModel(dir, { onProgress: (e) => events.push(e) }));
     checkProgress(events, { "config.json": CONFIG, "model.safetensors": WEIGHTS }, "done");
     await expectGolden(await loadModelWeb(nodeFolder(dir)));
+    await expectGolden(await loadModel(pathToFileURL(dir)));
   });
 });
 
