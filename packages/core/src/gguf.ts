@@ -83,14 +83,6 @@ class Cursor {
   }
 
   async value(type: number, where: string): Promise<GgufValue> {
-    const scalars: Record<number, [number, (o: number) => number | bigint | boolean]> = {
-      0: [1, (o) => this.view.getUint8(o)], 1: [1, (o) => this.view.getInt8(o)],
-      2: [2, (o) => this.view.getUint16(o, true)], 3: [2, (o) => this.view.getInt16(o, true)],
-      4: [4, (o) => this.view.getUint32(o, true)], 5: [4, (o) => this.view.getInt32(o, true)],
-      6: [4, (o) => this.view.getFloat32(o, true)], 7: [1, (o) => this.view.getUint8(o) !== 0],
-      10: [8, (o) => this.view.getBigUint64(o, true)], 11: [8, (o) => this.view.getBigInt64(o, true)],
-      12: [8, (o) => this.view.getFloat64(o, true)],
-    };
     if (type === 8) return this.string();
     if (type === 9) {
       const inner = await this.u32();
@@ -99,14 +91,24 @@ class Cursor {
       for (let i = 0; i < n; i++) out.push(await this.value(inner, where));
       return out;
     }
-    const s = scalars[type];
+    const s = SCALARS[type];
     if (!s) fail(`${this.source.name}: metadata ${where} has unknown value type ${type}`);
     await this.need(s[0]);
-    const v = s[1](this.pos);
+    const v = s[1](this.view, this.pos);
     this.pos += s[0];
     return v;
   }
 }
+
+/** GGUF scalar value types: [bytes, reader]. */
+const SCALARS: Record<number, [number, (v: DataView, o: number) => number | bigint | boolean]> = {
+  0: [1, (v, o) => v.getUint8(o)], 1: [1, (v, o) => v.getInt8(o)],
+  2: [2, (v, o) => v.getUint16(o, true)], 3: [2, (v, o) => v.getInt16(o, true)],
+  4: [4, (v, o) => v.getUint32(o, true)], 5: [4, (v, o) => v.getInt32(o, true)],
+  6: [4, (v, o) => v.getFloat32(o, true)], 7: [1, (v, o) => v.getUint8(o) !== 0],
+  10: [8, (v, o) => v.getBigUint64(o, true)], 11: [8, (v, o) => v.getBigInt64(o, true)],
+  12: [8, (v, o) => v.getFloat64(o, true)],
+};
 
 /** Parses a GGUF file's header (metadata and tensor infos); tensor data stays in the source. */
 export async function readGguf(source: ByteSource): Promise<GgufFile> {

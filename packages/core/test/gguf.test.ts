@@ -2,7 +2,8 @@
 // mapping to transformers' tensors, our quantizers against llama-quantize's bytes, and the writer.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { bytesSource, generateAll, openGgufModel, quantize, readGguf, toFloat32, writeGguf, type GgufEntry } from "../src/index.js";
+import { buildModel, bytesSource, fromFloat32, generateAll, loadOpened, modelToGguf, openGgufModel, quantize, readGguf, toFloat32, writeGguf, type GgufEntry, type TensorStore } from "../src/index.js";
+import { weightDType } from "../src/dtype.js";
 import { fileSource, loadModelFromDir, openModelPath } from "../src/node.js";
 import { fixtureDir, goldensOf, ints, relErr } from "./helpers.js";
 
@@ -69,6 +70,39 @@ describe("GGUF of arch mamba2", () => {
       expect(Buffer.from(quantize(values, type)).equals(Buffer.from(bytes)), t.name).toBe(true);
     }
     expect(matrices).toBe(13); // token_embd + 6 × (ssm_in, ssm_out)
+  });
+
+  it.each(["q4_k", "f16"] as const)("%s matrices: a GGUF of them gives the model of their dequantized values", async (type) => {
+    // q4_k through modelToGguf (our quantizer); f16 by rewriting the F32 file's matrices with writeGguf
+    const f32 = await openModelPath(gguf("f32"));
+    let bytes: Uint8Array;
+    if (type === "q4_k") bytes = Buffer.concat(await modelToGguf(f32, "q4_k"));
+    else {
+      const g = await readGguf(await fileSource(gguf("f32")));
+      const tensors = await Promise.all([...g.tensors.values()].map(async (t) => {
+        const data = await g.source.read(t.begin, t.end - t.begin);
+        const matrix = /^(token_embd|blk\.\d+\.ssm_in|blk\.\d+\.ssm_out)\.weight$/.test(t.name);
+        return { name: t.name, shape: t.shape, type: matrix ? "F16" : "F32", data: matrix ? fromFloat32(toFloat32(data, "f32"), "f16") : data };
+      }));
+      const meta = new Map<string, GgufEntry>([...g.metadata].filter(([, v]) => typeof v === "number").map(([k, v]) => [k, { type: "u32", value: v as number }]));
+      meta.set("general.architecture", { type: "string", value: "mamba2" });
+      meta.set("mamba2.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 });
+      bytes = Buffer.concat(writeGguf(meta, tensors));
+    }
+    const opened = await openGgufModel(bytesSource(bytes, `m-${type}.gguf`));
+    expect(opened.store.tensors.get("backbone.layers.0.mixer.in_proj.weight")!.dtype).toBe(type.toUpperCase());
+    const model = await loadOpened(opened);
+    expect(model.weights.layers[0].outProj.dtype).toBe(type === "f16" ? "f32" : "q4_k"); // the reference widens f16
+    // the same values, dequantized into an f32 store
+    const dequantized: TensorStore = {
+      ...opened.store,
+      tensors: new Map([...opened.store.tensors].map(([n, e]) => [n, { ...e, dtype: "F32" }])),
+      bytes: async (n) => new Uint8Array(toFloat32(await opened.store.bytes(n), weightDType(opened.store.tensors.get(n)!.dtype, n)).buffer),
+    };
+    const plain = await buildModel(opened.config, dequantized, { groupedGatedNorm: true });
+    const ids = [ints(golden.get("prompt_ids.1")!)];
+    const [a, b] = await Promise.all([model.forward(ids), plain.forward(ids)]);
+    expect(relErr(a.logits!, b.logits!)).toBeLessThan(1e-5);
   });
 
   it("writes GGUF that reads back: metadata of each type, tensors with their types, shapes and bytes", async () => {
