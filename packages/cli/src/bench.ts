@@ -9,7 +9,7 @@ export const BENCH_FLAGS = ["model", "shape", "dtype", "backend", "threads", "ba
 const DTYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k"];
 
 export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MODEL_SHAPES).join("|")}] [--dtype ${DTYPES.join("|")}]
-  [--backend auto|wasm|reference] [--threads N] [--batch B] [--prompt-tokens 512] [--gen-tokens 128] [--baseline] [--json]
+  [--backend auto|webgpu|wasm|reference] [--threads N] [--batch B] [--prompt-tokens 512] [--gen-tokens 128] [--baseline] [--json]
 
 Prefill and decode speed. --shape makes deterministic random weights of that released model's shape in
 memory (no files; a quantized --dtype quantizes the matrices, the rest stays f32). Prints the machine's memory bandwidth (read by a WebAssembly SIMD loop on the same number of

@@ -1,33 +1,26 @@
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { createReferenceBackend, isHubId, loadOpened, openModelFolder, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
+import { isHubId, loadOpened, openModelFolder, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
 import { openModelPath, openSource } from "@mamba2/core/node";
 import { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
-import { createWasmBackend } from "@mamba2/wasm-kernels";
+import { createRuntime, DEVICES, type Device } from "@mamba2/runtime/node";
 import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
 
 /** The model shipped in the repository: used when --model is not given. */
 export const BUNDLED_MODEL = fileURLToPath(new URL("../../../models/mamba2-shakespeare", import.meta.url));
 
-const BACKENDS: Record<string, (threads: number) => Backend | Promise<Backend>> = {
-  wasm: (threads) => createWasmBackend({ threads }),
-  reference: createReferenceBackend,
-};
-export const BACKEND_NAMES = ["auto", ...Object.keys(BACKENDS)];
-
 /**
- * `--backend`: auto picks the fastest backend this runtime has (WebAssembly, else the reference);
+ * `--backend auto|webgpu|wasm|reference`, chosen by @mamba2/runtime: auto takes WebGPU on a hardware adapter
+ * (Dawn, the `webgpu` package), else WASM, else the reference backend; an unavailable one fails with the reason.
  * `--threads N` spreads the WASM backend's big kernels over N threads.
  */
 export async function backendFrom(flags: Flags): Promise<Backend> {
   const name = stringFlag(flags, "backend") ?? "auto";
   const threads = numberFlag(flags, "threads", { integer: true, min: 1, max: 64 }) ?? 1;
-  const chosen = name === "auto" ? (typeof WebAssembly === "object" ? "wasm" : "reference") : name;
-  const make = BACKENDS[chosen];
-  if (!make) throw new UsageError(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(", ")})`);
-  if (threads > 1 && chosen !== "wasm") throw new UsageError(`--threads applies to the wasm backend, not ${chosen}`);
-  return make(threads);
+  if (!DEVICES.includes(name as Device)) throw new UsageError(`unknown backend '${name}' (available: ${DEVICES.join(", ")})`);
+  if (threads > 1 && name !== "wasm" && name !== "auto") throw new UsageError(`--threads applies to the wasm backend, not ${name}`);
+  return (await createRuntime({ device: name as Device, threads })).backend;
 }
 
 export interface Loaded {

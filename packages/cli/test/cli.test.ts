@@ -128,7 +128,7 @@ describe("bad input: one line on stderr, exit code 2", () => {
     [["generate", "--model", tiny, "--prompt", "hi"], /has no tokenizer.json: use --ids/],
     [["generate", "--ids", "1", "--bogus", "2"], /Unknown option '--bogus'/],
     [["generate", "--ids", "1", "--temperature", "hot"], /--temperature must be a number, found 'hot'/],
-    [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, wasm, reference\)/],
+    [["generate", "--ids", "1", "--backend", "tpu"], /unknown backend 'tpu' \(available: auto, webgpu, wasm, reference\)/],
     [["generate", "--ids", "1", "--backend", "reference", "--threads", "2"], /--threads applies to the wasm backend, not reference/],
     [["bench", "--shape", "5b"], /--shape must be one of 130m, 370m, 780m, 1.3b, 2.7b, found '5b'/],
     [["bench", "--model", tiny, "--shape", "130m"], /bench takes --model or --shape, not both/],
