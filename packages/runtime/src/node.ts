@@ -5,7 +5,7 @@
  */
 import { stat } from "node:fs/promises";
 import { fail, type Mamba2Model, type ModelFiles, type ModelSource, openModelFolder, type SourceOptions } from "@mamba2/core";
-import { nodeFolder, openModelPath, openSource } from "@mamba2/core/node";
+import { openModelPath, openSource } from "@mamba2/core/node";
 import { nodeGpu } from "@mamba2/gpu-kernels/node";
 import { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { loadOpenedOn, type RuntimeLoadOptions, tokenizerOf } from "./load.js";
@@ -15,8 +15,7 @@ import { createRuntime as createWebRuntime, type Runtime, type RuntimeOptions } 
 export * from "./index.js";
 export * from "@mamba2/core"; // (esbuild drops the star re-export of a bundled module)
 
-const isDir = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const isFile = (path: string) => stat(path).then((s) => s.isFile(), () => false);
 
 /** createRuntime with the runtime's WebGPU found for you (see the header); `gpu` still overrides it. */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -35,18 +34,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
 export async function loadModel(source: ModelSource, options: RuntimeLoadOptions = {}): Promise<Mamba2Model> {
   const runtime = options.runtime ?? (await createRuntime());
   const opened =
-    typeof source === "string" && (await exists(source))
-      ? openModelPath(source)
+    typeof source === "string" && (await isFile(source))
+      ? openModelPath(source) // a .gguf file
       : isModelFiles(source)
         ? openFiles(source)
-        : openSource(source, options).then(openModelFolder);
+        : openSource(source, options).then(openModelFolder); // a folder (with progress), a URL, a Hub id, Files
   return loadOpenedOn(opened, { ...options, runtime });
 }
 
-/** loadTokenizer of the main entry, plus a folder on disk or a .gguf file. */
+/** loadTokenizer of the main entry, plus a folder on disk or a .gguf file (its own tokenizer). */
 export async function loadTokenizer(source: Exclude<ModelSource, ModelFiles>, options: SourceOptions = {}): Promise<Mamba2Tokenizer> {
-  if (typeof source === "string" && (await isDir(source))) return tokenizerOf(nodeFolder(source));
-  if (typeof source === "string" && source.endsWith(".gguf") && (await exists(source))) {
+  if (typeof source === "string" && (await isFile(source))) {
     const embedded = (await openModelPath(source)).tokenizer;
     return embedded ? Mamba2Tokenizer.fromObjects(embedded.json, embedded.config) : fail(`${source}: this GGUF file holds no tokenizer read here`);
   }

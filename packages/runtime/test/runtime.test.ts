@@ -103,7 +103,11 @@ describe("loadModel", () => {
     const rt = await createRuntime({ device: "wasm" });
     const tokenizer = await loadTokenizer(MODEL);
     const prompt = tokenizer.encode(GOLDEN.prompts[0]);
-    const fromDisk = await loadModel(MODEL, { runtime: rt });
+    const events: { file: string; state: string; totalLoaded: number; totalBytes: number }[] = [];
+    const fromDisk = await loadModel(MODEL, { runtime: rt, onProgress: (e) => events.push(e) });
+    const size = readFileSync(`${MODEL}/model.safetensors`).length + readFileSync(`${MODEL}/config.json`).length;
+    expect(events.at(-1)).toMatchObject({ totalLoaded: size, totalBytes: size });
+    expect(events.filter((e) => e.state === "done").map((e) => e.file).sort()).toEqual(["config.json", "model.safetensors"]);
     const [a] = await generateAll(fromDisk, [prompt], { maxNewTokens: 24, temperature: 0 });
     expect(GOLDEN["greedy_text.0"].startsWith(GOLDEN.prompts[0] + tokenizer.decode(a))).toBe(true);
     expect(tokenizer.decode(a).length).toBeGreaterThan(40);
@@ -111,6 +115,15 @@ describe("loadModel", () => {
     const files = { config: readFileSync(`${MODEL}/config.json`, "utf8"), weights: new Blob([readFileSync(`${MODEL}/model.safetensors`)]) };
     const fromBytes = await web.loadModel(files, { runtime: rt });
     expect(await generateAll(fromBytes, [prompt], { maxNewTokens: 24, temperature: 0 })).toEqual([a]);
+    rt.dispose();
+  });
+
+  it("loads a .gguf file with its own tokenizer", async () => {
+    const rt = await createRuntime({ device: "wasm" });
+    const file = fileURLToPath(new URL("../../../fixtures/gguf/shakespeare-f32.gguf", import.meta.url));
+    const [model, tokenizer] = await Promise.all([loadModel(file, { runtime: rt }), loadTokenizer(file)]);
+    const [ids] = await generateAll(model, [tokenizer.encode(GOLDEN.prompts[0])], { maxNewTokens: 16, temperature: 0 });
+    expect(GOLDEN["greedy_text.0"].startsWith(GOLDEN.prompts[0] + tokenizer.decode(ids))).toBe(true);
     rt.dispose();
   });
 
