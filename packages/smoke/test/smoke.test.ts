@@ -29,6 +29,7 @@ interface Result {
   text: string;
   selection: { device: string; available: boolean; chosen: boolean; reason: string }[];
   progress?: { loaded: number; total: number };
+  capabilities?: { webgpu: { features: string[] }; wasm: { simd: boolean }; threads: { available: boolean; reason?: string } };
   error?: string;
 }
 
@@ -142,6 +143,10 @@ describe.sequential("installed from the packed tarballs", () => {
       expectGolden(wasm, "wasm", 60);
       expect(wasm.selection[0].reason).toMatch(/^software adapter .*swiftshader/i);
       expect(wasm.progress).toEqual({ loaded: 12_522_971, total: 12_522_971 });
+      expect(wasm.capabilities?.wasm.simd).toBe(true);
+      expect(wasm.capabilities?.webgpu.features).toContain("subgroups");
+      // cross-origin isolated (serveDir's COOP/COEP): SharedArrayBuffer exists, the WASM workers are Node-only
+      expect(wasm.capabilities?.threads).toMatchObject({ available: false, reason: "the WASM backend's threads use Node.js workers; browsers run one thread for now" });
       expectGolden(await page("device=webgpu&n=2"), "webgpu", 11);
       // the .wasm is embedded in the bundle: nothing but the page, its script and the model was fetched
       const fetched = new Set(site.requests.map((r) => r.path.replace(/-[\w-]{8}\.js$/, ".js")));
