@@ -57,7 +57,7 @@ export function nodeFolder(dir: string, options: { onProgress?: OnProgress } = {
 
 /** Opens the model at `path`: a folder of any supported format (see formats.ts) or a .gguf file. */
 export async function openModelPath(path: string): Promise<OpenedModel> {
-  const s = await stat(path).catch(() => fail(`${path}: no such file or folder`));
+  const s = await stat(path).catch(() => fail(`${path}: not a model folder (no such file or folder)`));
   if (s.isDirectory()) return openModelFolder(nodeFolder(path));
   if (path.endsWith(".gguf")) return openGgufModel(await fileSource(path));
   return fail(`${path}: not a model folder nor a .gguf file`);

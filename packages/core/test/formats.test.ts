@@ -67,7 +67,7 @@ describe("model formats", () => {
     await expect(openModelPath(gguf)).rejects.toThrow(/gguf: holds 2 \.gguf files \((m|n)\.gguf, (m|n)\.gguf\): name the one to load$/);
     const empty = folder("empty", { "README.md": "" });
     await expect(openModelPath(empty)).rejects.toThrow(`${empty}: not a model folder (no config.json, params.json or .gguf file)`);
-    await expect(openModelPath(join(tmp, "nowhere"))).rejects.toThrow(`${join(tmp, "nowhere")}: no such file or folder`);
+    await expect(openModelPath(join(tmp, "nowhere"))).rejects.toThrow(`${join(tmp, "nowhere")}: not a model folder (no such file or folder)`);
     const ssm = { d_model: 64, n_layer: 2, vocab_size: 10 };
     const pickle = folder("pickle", { "config.json": JSON.stringify(ssm), "pytorch_model.bin": "" });
     await expect(openModelPath(pickle)).rejects.toThrow(`${pickle}: pytorch_model.bin is a pickle, which is not read here: convert it to model.safetensors (same tensor names)`);
