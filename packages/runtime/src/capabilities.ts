@@ -44,7 +44,7 @@ export function probeWasm(): WasmProbe {
 }
 
 /** Node.js, Deno and Bun set process.versions.node; browsers and Electron renderers (sandboxed) do not. */
-export function isNodeLike(): boolean {
+function isNodeLike(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === "string" && typeof (globalThis as { window?: unknown }).window === "undefined";
 }
