@@ -58,6 +58,12 @@ describe("GGUF files and quantized models", () => {
     expect(Math.abs(wasm / reference - 1)).toBeLessThan(1e-3);
   });
 
+  it("llama.cpp's q4_k file (llama-quantize --pure Q4_K_M, made here): perplexity within 10 % of f32's, WASM = reference", () => {
+    const wasm = ppl(gguf("q4_k"), "wasm");
+    expect(Math.abs(wasm / f32 - 1)).toBeLessThan(0.1);
+    expect(Math.abs(wasm / ppl(gguf("q4_k"), "reference") - 1)).toBeLessThan(1e-3);
+  });
+
   it("bad quantize flags: one line, exit code 2", () => {
     expect(mamba2("quantize", "--to", "q5_0", "--out", tmp)).toMatchObject({ code: 2, stderr: "mamba2: error: quantize needs --to q8_0|q4_0|q4_k, found 'q5_0'\n" });
     expect(mamba2("quantize", "--to", "q8_0")).toMatchObject({ code: 2, stderr: "mamba2: error: quantize needs --out DIR\n" });
