@@ -46,6 +46,11 @@ describe("createRuntime", () => {
       reason: "software adapter google swiftshader SwiftShader (subgroups, 1024 MiB bindings): not chosen, WASM is faster on a CPU (allowSoftwareGpu: true to use it)",
     });
     expect(rt.capabilities.webgpu.features).toEqual(["subgroups"]);
+    expect(await web.probeCapabilities({ gpu: fakeGpu(swiftshader) })).toMatchObject({
+      webgpu: { available: true, features: ["subgroups"], limits: { maxStorageBufferBindingSize: 2 ** 30 } },
+      wasm: { available: true, simd: true },
+      threads: { available: true },
+    });
   });
 
   it("an explicit device that cannot run fails with the reason", async () => {
