@@ -76,6 +76,8 @@ export interface Backend<T extends Tensor = Tensor> {
   readonly kernels: Kernels<T>;
   /** The most bytes of tensors it can hold, where there is a hard limit (a wasm32 memory: 4 GiB). */
   readonly maxBytes?: number;
+  /** The weight dtypes it reads (default: f32, f16, bf16; the quantized ones only where declared). */
+  readonly weightDTypes?: readonly WeightDType[];
   /** A weight from its raw little-endian bytes; the backend keeps the dtype or widens it. */
   weight(shape: readonly number[], dtype: WeightDType, bytes: Uint8Array): T;
   /** A zero-filled tensor for activations, cache or ids. */
@@ -88,6 +90,9 @@ export interface Backend<T extends Tensor = Tensor> {
   copy(dst: T, src: T): void;
   free(t: T): void;
 }
+
+/** The weight dtypes of a backend that declares none. */
+export const DEFAULT_WEIGHT_DTYPES: readonly WeightDType[] = ["f32", "f16", "bf16"];
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

@@ -1,5 +1,5 @@
 export type { Backend, DType, Kernels, SsmParams, SsmWeights, Tensor, WeightDType } from "./backend.js";
-export { numel } from "./backend.js";
+export { DEFAULT_WEIGHT_DTYPES, numel } from "./backend.js";
 export { blobSource, bytesSource, responseSource, toByteSource, type ByteInput, type ByteSource } from "./bytes.js";
 export { Mamba2Cache } from "./cache.js";
 export { ACTIVATIONS, dimsOf, eosIds, parseConfig, type Activation, type Mamba2Config, type Mamba2Dims } from "./config.js";

@@ -1,4 +1,4 @@
-import type { Backend, Tensor } from "./backend.js";
+import { type Backend, DEFAULT_WEIGHT_DTYPES, type Tensor } from "./backend.js";
 import { dimsOf, type Mamba2Config } from "./config.js";
 import { toFloat32, weightDType } from "./dtype.js";
 import { fail } from "./errors.js";
@@ -80,8 +80,11 @@ export async function loadWeights<T extends Tensor>(backend: Backend<T>, config:
   const d = dimsOf(config);
   const load = async (name: string, shape?: number[]): Promise<T> => {
     const e = store.tensors.get(name)!;
+    const dtype = weightDType(e.dtype, name);
+    const readable = backend.weightDTypes ?? DEFAULT_WEIGHT_DTYPES;
+    if (!readable.includes(dtype)) fail(`${store.name}: tensor ${name} is ${dtype}, which the ${backend.name} backend does not read (it reads ${readable.join(", ")})`);
     try {
-      return backend.weight(shape ?? e.shape, weightDType(e.dtype, name), await store.bytes(name));
+      return backend.weight(shape ?? e.shape, dtype, await store.bytes(name));
     } catch (err) {
       if (err instanceof RangeError) fail(`${store.name}: out of memory loading tensor ${name} (${e.end - e.begin} bytes): ${err.message}`);
       throw err;

@@ -2,7 +2,7 @@
 // mapping to transformers' tensors, our quantizers against llama-quantize's bytes, and the writer.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildModel, bytesSource, fromFloat32, generateAll, loadOpened, modelToGguf, openGgufModel, quantize, readGguf, toFloat32, writeGguf, type GgufEntry, type TensorStore } from "../src/index.js";
+import { buildModel, bytesSource, createReferenceBackend, fromFloat32, generateAll, loadOpened, modelToGguf, openGgufModel, quantize, readGguf, toFloat32, writeGguf, type GgufEntry, type TensorStore } from "../src/index.js";
 import { weightDType } from "../src/dtype.js";
 import { fileSource, loadModelFromDir, openModelPath } from "../src/node.js";
 import { fixtureDir, goldensOf, ints, relErr } from "./helpers.js";
@@ -54,6 +54,13 @@ describe("GGUF of arch mamba2", () => {
     expect(model.weights.layers[0].inProj.dtype).toBe("q8_0");
     const [tokens] = await generateAll(model, ints(golden.get("prompt_ids.0")!), { maxNewTokens: 64, eosTokenId: null });
     expect(tokens).toEqual(ints(golden.get("greedy_ids.0")!));
+  });
+
+  it("a backend that declares no quantized dtypes is refused quantized weights, naming the tensor", async () => {
+    const legacy = { ...createReferenceBackend(), weightDTypes: undefined };
+    await expect(loadOpened(await openModelPath(gguf("q8_0")), { backend: legacy })).rejects.toThrow(
+      `${gguf("q8_0")}: tensor backbone.layers.0.mixer.in_proj.weight is q8_0, which the reference backend does not read (it reads f32, f16, bf16)`,
+    );
   });
 
   it.each(["q8_0", "q4_0"] as const)("our %s quantizer gives llama-quantize's bytes for every matrix", async (type) => {

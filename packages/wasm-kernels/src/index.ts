@@ -1,4 +1,4 @@
-import { type Activation, type Backend, type DType, fail, isQuantized, type Kernels, type Tensor, tensorBytes, toFloat32 } from "@mamba2/core";
+import { type Activation, type Backend, DEFAULT_WEIGHT_DTYPES, type DType, fail, isQuantized, type Kernels, QUANT_DTYPES, type Tensor, tensorBytes, toFloat32 } from "@mamba2/core";
 import { Heap, MAX_BYTES } from "./heap.js";
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
 import { CONTROL_BYTES, createPool, type ParallelOp, type Pool } from "./threads.js";
@@ -134,6 +134,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     threads,
     dispose: () => pool?.terminate(),
     maxBytes: MAX_BYTES,
+    weightDTypes: [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES],
     kernels,
     get bytesInUse() {
       return heap.bytesInUse;

@@ -1,7 +1,7 @@
-import type { Backend, Kernels } from "../backend.js";
+import { type Backend, DEFAULT_WEIGHT_DTYPES, type Kernels } from "../backend.js";
 import { toFloat32 } from "../dtype.js";
 import { fail } from "../errors.js";
-import { isQuantized, tensorBytes } from "../quant.js";
+import { isQuantized, QUANT_DTYPES, tensorBytes } from "../quant.js";
 import { add } from "./ops/add.js";
 import { argmax } from "./ops/argmax.js";
 import { causalConv1d } from "./ops/causal-conv1d.js";
@@ -20,6 +20,7 @@ const kernels: Kernels<RefTensor> = {
 };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const WEIGHT_DTYPES = [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES];
 
 /**
  * The reference backend: plain TypeScript over typed arrays, float32 storage (f16/bf16 weights widened on
@@ -29,6 +30,7 @@ export function createReferenceBackend(): Backend<RefTensor> {
   return {
     name: "reference",
     kernels,
+    weightDTypes: WEIGHT_DTYPES,
     weight(shape, dtype, bytes) {
       if (isQuantized(dtype)) {
         const n = tensorBytes(shape, dtype);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Activation } from "../config.js";
-import type { Backend, SsmParams, Tensor, WeightDType } from "../backend.js";
+import { type Backend, DEFAULT_WEIGHT_DTYPES, type SsmParams, type Tensor, type WeightDType } from "../backend.js";
 import { createReferenceBackend } from "../reference/index.js";
 import { Rng } from "../sampling.js";
 import { relErr } from "./compare.js";
@@ -29,6 +29,8 @@ export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): nu
 /** One kernel call on given inputs; returns the tensors to compare (outputs and states). */
 interface Case {
   name: string;
+  /** The weight dtype the case needs; skipped on a backend that does not declare it (Backend.weightDTypes). */
+  dtype?: WeightDType;
   run<T extends Tensor>(b: Backend<T>, rng: () => Rng): T[];
 }
 
@@ -45,6 +47,7 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 function matmulCase(rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Case {
   return {
     name: `matmul R=${rows} O=${outDim} I=${inDim} ${dtype}${bias ? " +bias" : ""}`,
+    dtype,
     run(b, rng) {
       const r = rng();
       const out = b.zeros([rows, outDim], "f32");
@@ -98,6 +101,7 @@ function convCase(B: number, T: number, C: number, K: number, act: Activation, m
 function embeddingCase(dtype: WeightDType, d: number): Case {
   return {
     name: `embedding ${dtype} D=${d}`,
+    dtype,
     run(b, rng) {
       const r = rng();
       const out = b.zeros([5, d], "f32");
@@ -196,8 +200,9 @@ export function conformanceSuite<T extends Tensor>(name: string, makeBackend: ()
   describe(`${name} kernels against the reference`, () => {
     const reference = createReferenceBackend();
     let backend: Backend<T>;
-    it.each(cases)("$name", async (c) => {
+    it.for(cases)("$name", async (c, ctx) => {
       backend ??= await makeBackend();
+      if (c.dtype && !(backend.weightDTypes ?? DEFAULT_WEIGHT_DTYPES).includes(c.dtype)) ctx.skip(`the ${backend.name} backend does not read ${c.dtype}`);
       const expected = c.run(reference, () => new Rng(7));
       const actual = c.run(backend, () => new Rng(7));
       for (let i = 0; i < expected.length; i++) {
