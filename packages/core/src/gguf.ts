@@ -116,6 +116,7 @@ export async function readGguf(source: ByteSource): Promise<GgufFile> {
   const c = new Cursor(source);
   if (source.size < 24 || (await c.u32()) !== MAGIC) fail(`${file}: not a GGUF file (no "GGUF" magic)`);
   const version = await c.u32();
+  if (version > 0xffff) fail(`${file}: a big-endian GGUF (version field ${version}), which is not supported: convert it to little-endian`);
   if (version !== 2 && version !== 3) fail(`${file}: GGUF version ${version} is not supported (2 or 3)`);
   const tensorCount = await c.u64();
   const kvCount = await c.u64();

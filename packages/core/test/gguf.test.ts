@@ -143,6 +143,8 @@ describe("GGUF of arch mamba2", () => {
     const v9 = Buffer.from(file);
     v9.writeUInt32LE(9, 4);
     await expect(open(v9)).rejects.toThrow("m.gguf: GGUF version 9 is not supported (2 or 3)");
+    v9.writeUInt32BE(3, 4);
+    await expect(open(v9)).rejects.toThrow("m.gguf: a big-endian GGUF (version field 50331648), which is not supported: convert it to little-endian");
     const other = writeGguf(new Map([["general.architecture", { type: "string", value: "llama" }]]), []);
     await expect(openGgufModel(bytesSource(Buffer.concat(other), "l.gguf"))).rejects.toThrow('l.gguf: general.architecture is "llama", expected "mamba2"');
   });
