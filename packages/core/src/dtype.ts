@@ -65,21 +65,31 @@ export function fromFloat32(values: Float32Array, dtype: WeightDType): Uint8Arra
   return new Uint8Array(out.buffer);
 }
 
-/** float32 → IEEE binary16 bits, round to nearest even; overflow to ±inf. */
-export function floatToHalf(v: number): number {
-  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
-  const a = Math.abs(v);
-  if (Number.isNaN(v)) return 0x7e00;
-  if (a >= 65520) return sign | 0x7c00;
-  if (a < 2 ** -25) return sign;
-  const e = Math.max(Math.floor(Math.log2(a)), -14);
-  const m = roundEven(a / 2 ** (e - 10));
-  // m in [1024, 2048] for normals (2048: rounds up into the next binade), < 1024 for subnormals
-  if (m >= 2048) return sign | ((e + 16) << 10);
-  return m < 1024 ? sign | m : sign | ((e + 15) << 10) | (m - 1024);
-}
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+/** float32 → IEEE binary16 bits, round to nearest even (on the float32 value); overflow to ±inf, NaN → 0x7e00. */
+export function floatToHalf(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return mant ? 0x7e00 : sign | 0x7c00;
+  const e = exp - 112; // the binary16 exponent field
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    // subnormal: units of 2^-24
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const h = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    return sign | (rem > half || (rem === half && h & 1) ? h + 1 : h);
+  }
+  const h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // rounding up may carry into the exponent: the next binade, or infinity — both correct
+  return sign | (rem > 0x1000 || (rem === 0x1000 && h & 1) ? h + 1 : h);
 }
