@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/node.ts", "src/testing/index.ts"],
+  entry: ["src/index.ts", "src/node.ts", "src/testing/index.ts", "src/transformers/index.ts", "src/transformers/node.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -1,5 +1,7 @@
 import type { Backend, Tensor } from "./backend.js";
 import type { Mamba2Dims } from "./config.js";
+import { fail } from "./errors.js";
+import type { HostTensor } from "./host-tensor.js";
 
 /**
  * The recurrent state of B sequences: per layer the conv state [B, convDim, K] (the last K inputs of the conv,
@@ -19,6 +21,21 @@ export class Mamba2Cache<T extends Tensor = Tensor> {
     const { layers, convDim, convKernel, heads, headDim, stateSize } = dims;
     this.conv = Array.from({ length: layers }, () => backend.zeros([batch, convDim, convKernel], "f32"));
     this.ssm = Array.from({ length: layers }, () => backend.zeros([batch, heads, headDim, stateSize], "f32"));
+  }
+
+  /** Layer l's conv state [B, convDim, K] (transformers' `conv_states[l]`), read from the device. */
+  async convState(layer: number): Promise<HostTensor> {
+    return this.read(this.conv, layer, "conv");
+  }
+
+  /** Layer l's SSM state [B, H, P, N] (transformers' `ssm_states[l]`), read from the device. */
+  async ssmState(layer: number): Promise<HostTensor> {
+    return this.read(this.ssm, layer, "ssm");
+  }
+
+  private async read(states: T[], layer: number, what: string): Promise<HostTensor> {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= states.length) fail(`${what} state of layer ${layer}: the cache has layers 0 to ${states.length - 1}`);
+    return { data: await this.backend.readF32(states[layer]), dims: states[layer].shape };
   }
 
   /** Back to the empty state (before any token). */

@@ -151,9 +151,12 @@ function mistralToSsm(raw: unknown, source: string): Record<string, unknown> {
   };
 }
 
-/** A store seen under other names (`rename(original) → new`). */
-function renamed(store: TensorStore, rename: (name: string) => string): TensorStore {
-  const original = new Map([...store.tensors.keys()].map((n) => [rename(n), n]));
+/** A store seen under other names (`rename(original) → new`; null leaves the tensor out). */
+export function renamed(store: TensorStore, rename: (name: string) => string | null): TensorStore {
+  const original = new Map([...store.tensors.keys()].flatMap((n) => {
+    const to = rename(n);
+    return to === null ? [] : [[to, n] as const];
+  }));
   return {
     name: store.name,
     tensors: new Map([...original].map(([n, o]) => [n, store.tensors.get(o)!])),

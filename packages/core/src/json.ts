@@ -58,3 +58,18 @@ function decodeFloats(value: unknown): unknown {
   for (const k of keys) out[k] = decodeFloats(obj[k]);
   return out;
 }
+
+/**
+ * JSON as transformers writes `config.json`: 2-space indent, keys sorted, non-finite numbers as
+ * `{"__float__": "Infinity"}` (which `parseJson` reads back).
+ */
+export function stringifyJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value), (_, v) => (typeof v === "number" && !Number.isFinite(v) ? { __float__: String(v) } : v), 2) + "\n";
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, sortKeys(obj[k])]));
+}

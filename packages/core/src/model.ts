@@ -2,6 +2,8 @@ import type { Backend, SsmParams, Tensor } from "./backend.js";
 import { Mamba2Cache } from "./cache.js";
 import { dimsOf, type Mamba2Config, type Mamba2Dims } from "./config.js";
 import { fail } from "./errors.js";
+import { type HostTensor, isHostTensor } from "./host-tensor.js";
+import type { LoraPair, LoraWeights } from "./lora.js";
 import { Mamba2Session, type GenerateOptions, type GenerationDelta } from "./session.js";
 import type { ModelWeights } from "./weights.js";
 
@@ -25,12 +27,15 @@ export interface ForwardOptions<T extends Tensor = Tensor> {
   logits?: "all" | "last" | "none";
   /** Also return the last hidden state (after norm_f) [B, T, D]. */
   hidden?: boolean;
+  /** Also return the hidden state after each block (before norm_f), [B, T, D] per layer. */
+  layerOutputs?: boolean;
 }
 
 export interface ForwardResult {
   /** [B, T, V] for "all", [B, V] for "last", null for "none". */
   readonly logits: Float32Array | null;
   readonly hidden: Float32Array | null;
+  readonly layerOutputs: Float32Array[] | null;
   readonly batch: number;
   readonly steps: number;
 }
@@ -39,6 +44,16 @@ export interface ForwardResult {
 interface Workspace<T extends Tensor> {
   ids: T; mask: T; h: T; hn: T; zxbcdt: T; xbc: T; y: T; g: T; mixed: T;
   lastRows: T; hLast: T; logitsLast: T; logitsAll: T | null; tokens: T;
+  /** LoRA intermediates, allocated on first use, by role and shape. */
+  scratch: Map<string, T>;
+}
+
+/** One model call's input: ids, or embeddings [B·T, D] (transformers' inputs_embeds). */
+interface RunInput {
+  batch: number;
+  steps: number;
+  ids: Int32Array | null;
+  embeds: Float32Array | null;
 }
 
 /** A Mamba2 language model on one backend. Holds the weights; state lives in a Mamba2Cache. */
@@ -47,6 +62,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
   private readonly ssm: SsmParams;
   private readonly gatedNormGroup: number;
   private readonly workspaces = new Map<string, Workspace<T>>();
+  /** The LoRA adapter applied at run time (see lora.ts's uploadLora); null: none. */
+  lora: LoraWeights<T> | null = null;
 
   constructor(
     readonly config: Mamba2Config,
@@ -70,26 +87,40 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return new Mamba2Cache(this.backend, this.dims, batch);
   }
 
-  /** ids [B, T] → logits [B, T, V] (and/or the last hidden state), continuing from `cache` when given. */
-  async forward(ids: TokenIds, options: ForwardOptions<T> = {}): Promise<ForwardResult> {
-    const rows = this.checkIds(ids);
-    const batch = rows.length;
-    const steps = rows[0].length;
+  /**
+   * ids [B, T] (or embeddings [B, T, D]) → logits [B, T, V] (and/or the last hidden state), continuing from
+   * `cache` when given.
+   */
+  async forward(ids: TokenIds | HostTensor, options: ForwardOptions<T> = {}): Promise<ForwardResult> {
+    const input = this.input(ids);
+    const { batch, steps } = input;
     const cache = options.cache ?? this.createCache(batch);
     const mode = options.logits ?? "all";
+    const b = this.backend;
+    const layerOut = options.layerOutputs ? this.weights.layers.map(() => b.zeros([batch * steps, this.dims.hidden], "f32")) : null;
     try {
-      const ws = this.run(rows, options.attentionMask, cache);
+      const ws = this.run(input, options.attentionMask, cache, layerOut);
       const logits = mode === "none" ? null : this.head(ws, mode);
-      const b = this.backend;
       return {
         logits: logits ? await b.readF32(logits) : null,
         hidden: options.hidden ? await b.readF32(ws.hn) : null,
+        layerOutputs: layerOut ? await Promise.all(layerOut.map((t) => b.readF32(t))) : null,
         batch,
         steps,
       };
     } finally {
       if (!options.cache) cache.free();
+      for (const t of layerOut ?? []) b.free(t);
     }
+  }
+
+  /** The input embeddings of ids [B, T] (with the LoRA adapter's, when one is set): [B·T, D]. */
+  async embed(ids: TokenIds): Promise<Float32Array> {
+    const input = this.input(ids);
+    const ws = this.workspace(input.batch, input.steps);
+    this.backend.write(ws.ids, input.ids!);
+    this.embedInto(ws);
+    return this.backend.readF32(ws.h);
   }
 
   /**
@@ -97,14 +128,14 @@ export class Mamba2Model<T extends Tensor = Tensor> {
    * argmax of the last position's logits. Reads back only B ids.
    */
   async nextGreedy(ids: TokenIds, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
-    const ws = this.run(this.checkIds(ids), attentionMask, cache);
+    const ws = this.run(this.input(ids), attentionMask, cache);
     this.backend.kernels.argmax(ws.tokens, this.head(ws, "last"));
     return this.backend.readI32(ws.tokens);
   }
 
   /** Like nextGreedy, but returns the last position's logits [B, V] for sampling on the host. */
   async nextLogits(ids: TokenIds, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Float32Array> {
-    const ws = this.run(this.checkIds(ids), attentionMask, cache);
+    const ws = this.run(this.input(ids), attentionMask, cache);
     return this.backend.readF32(this.head(ws, "last"));
   }
 
@@ -128,7 +159,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
 
   /** Frees the workspaces (the weights stay). */
   releaseWorkspaces(): void {
-    for (const ws of this.workspaces.values()) for (const t of Object.values(ws)) if (t) this.backend.free(t);
+    for (const ws of this.workspaces.values()) this.freeWorkspace(ws);
     this.workspaces.clear();
   }
 
@@ -148,11 +179,25 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return rows;
   }
 
-  private maskTensor(rows: (readonly number[])[], mask: ForwardOptions["attentionMask"]): Int32Array | null {
+  /** Ids [B, T] (checked) or embeddings [B, T, D] as one call's input. */
+  private input(x: TokenIds | HostTensor): RunInput {
+    if (!isHostTensor(x)) {
+      const rows = this.checkIds(x);
+      return { batch: rows.length, steps: rows[0].length, ids: Int32Array.from(rows.flat()), embeds: null };
+    }
+    const [batch, steps, width] = x.dims;
+    if (x.dims.length !== 3 || !(batch > 0 && steps > 0) || width !== this.dims.hidden) {
+      fail(`input embeddings must have dims [batch, tokens, ${this.dims.hidden}], found [${x.dims.join(", ")}]`);
+    }
+    if (x.data.length !== batch * steps * width) fail(`input embeddings of dims [${x.dims.join(", ")}] hold ${x.data.length} values, expected ${batch * steps * width}`);
+    return { batch, steps, ids: null, embeds: x.data };
+  }
+
+  private maskTensor(input: RunInput, mask: ForwardOptions["attentionMask"]): Int32Array | null {
     if (!mask) return null;
-    const steps = rows[0].length;
-    if (mask.length !== rows.length || mask.some((r) => r.length !== steps)) {
-      fail(`attention mask shape [${mask.length}, ${mask[0]?.length}] does not match the ids [${rows.length}, ${steps}]`);
+    const { batch, steps } = input;
+    if (mask.length !== batch || mask.some((r) => r.length !== steps)) {
+      fail(`attention mask shape [${mask.length}, ${mask[0]?.length}] does not match the ${input.ids ? "ids" : "input embeddings"} [${batch}, ${steps}]`);
     }
     const flat = Int32Array.from(mask.flat());
     if (flat.some((v) => v !== 0 && v !== 1)) fail("attention mask values must be 0 or 1");
@@ -160,32 +205,77 @@ export class Mamba2Model<T extends Tensor = Tensor> {
   }
 
   /** The blocks and norm_f: leaves the final normalized hidden state in ws.hn. */
-  private run(rows: (readonly number[])[], attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>): Workspace<T> {
-    const batch = rows.length;
-    const steps = rows[0].length;
+  private run(input: RunInput, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null): Workspace<T> {
+    const { batch, steps } = input;
     if (cache.batch !== batch) fail(`cache holds ${cache.batch} sequences but the input has ${batch} rows`);
-    const mask = this.maskTensor(rows, attentionMask);
+    const mask = this.maskTensor(input, attentionMask);
     const ws = this.workspace(batch, steps);
-    const { backend: be, weights: w, config: c, dims: d } = this;
+    const { backend: be, weights: w, config: c, dims: d, lora } = this;
     const k = be.kernels;
-    be.write(ws.ids, Int32Array.from(rows.flat()));
+    if (input.ids) {
+      be.write(ws.ids, input.ids);
+      this.embedInto(ws);
+    } else {
+      be.write(ws.h, input.embeds!);
+    }
     if (mask) be.write(ws.mask, mask);
     const maskT = mask ? ws.mask : null;
     const eps = c.layer_norm_epsilon;
-    k.embedding(ws.h, w.embeddings, ws.ids);
     w.layers.forEach((lw, l) => {
       k.rmsNorm(ws.hn, ws.h, lw.norm, eps);
       k.matmul(ws.zxbcdt, ws.hn, lw.inProj, lw.inProjBias);
+      this.addLora(ws, ws.zxbcdt, ws.hn, lora?.inProj[l]);
       k.causalConv1d(ws.xbc, ws.zxbcdt, d.inner, lw.convWeight, lw.convBias, cache.conv[l], maskT, c.hidden_act);
       const ssm = steps === 1 ? k.ssmStep : k.ssdScan;
       ssm(ws.y, ws.xbc, ws.zxbcdt, { dtBias: lw.dtBias, A: lw.A, D: lw.D }, cache.ssm[l], maskT, this.ssm);
       k.gatedRmsNorm(ws.g, ws.y, ws.zxbcdt, lw.gatedNorm, eps, this.gatedNormGroup);
       k.matmul(ws.mixed, ws.g, lw.outProj, lw.outProjBias);
+      this.addLora(ws, ws.mixed, ws.g, lora?.outProj[l]);
       k.add(ws.h, ws.h, ws.mixed);
+      if (layerOut) be.copy(layerOut[l], ws.h);
     });
     k.rmsNorm(ws.hn, ws.h, w.normF, eps);
     cache.seqLen += steps;
     return ws;
+  }
+
+  /** ws.h ← the embeddings of ws.ids, plus the LoRA adapter's. */
+  private embedInto(ws: Workspace<T>): void {
+    const k = this.backend.kernels;
+    k.embedding(ws.h, this.weights.embeddings, ws.ids);
+    const e = this.lora?.embeddings;
+    if (e) {
+      const mid = this.scratch(ws, "lora", [ws.h.shape[0], e.rank]);
+      k.embedding(mid, e.A, ws.ids);
+      this.addLoraB(ws, ws.h, mid, e);
+    }
+  }
+
+  /** out += scaling·B·(A·x) for a LoRA-adapted linear layer (nothing without one). out [R, O], x [R, I]. */
+  private addLora(ws: Workspace<T>, out: T, x: T, pair: LoraPair<T> | null | undefined): void {
+    if (!pair) return;
+    const mid = this.scratch(ws, "lora", [x.shape[0], pair.rank]);
+    this.backend.kernels.matmul(mid, x, pair.A, null);
+    this.addLoraB(ws, out, mid, pair);
+  }
+
+  private addLoraB(ws: Workspace<T>, out: T, mid: T, pair: LoraPair<T>): void {
+    const k = this.backend.kernels;
+    const delta = this.scratch(ws, "delta", out.shape);
+    k.matmul(delta, mid, pair.B, null);
+    k.add(out, out, delta);
+  }
+
+  private scratch(ws: Workspace<T>, role: string, shape: readonly number[]): T {
+    const key = `${role}:${shape.join("x")}`;
+    let t = ws.scratch.get(key);
+    if (!t) ws.scratch.set(key, (t = this.backend.zeros(shape, "f32")));
+    return t;
+  }
+
+  private freeWorkspace(ws: Workspace<T>): void {
+    const { scratch, ...tensors } = ws;
+    for (const t of [...Object.values(tensors), ...scratch.values()]) if (t) this.backend.free(t);
   }
 
   /** lm_head over every position [B·T, V] or over the last position of each row [B, V]. */
@@ -194,10 +284,12 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     if (which === "all") {
       ws.logitsAll ??= this.backend.zeros([ws.hn.shape[0], this.dims.vocab], "f32");
       k.matmul(ws.logitsAll, ws.hn, this.weights.lmHead, null);
+      this.addLora(ws, ws.logitsAll, ws.hn, this.lora?.lmHead);
       return ws.logitsAll;
     }
     k.embedding(ws.hLast, ws.hn, ws.lastRows);
     k.matmul(ws.logitsLast, ws.hLast, this.weights.lmHead, null);
+    this.addLora(ws, ws.logitsLast, ws.hLast, this.lora?.lmHead);
     return ws.logitsLast;
   }
 
@@ -224,12 +316,13 @@ export class Mamba2Model<T extends Tensor = Tensor> {
       logitsLast: f32(batch, V),
       logitsAll: null, // allocated on first use: [B·T, V] can be large
       tokens: be.zeros([batch], "i32"),
+      scratch: new Map(),
     };
     be.write(ws.lastRows, Int32Array.from({ length: batch }, (_, b) => b * steps + steps - 1));
     // Keep the decode workspace and the latest prefill one; drop older prefill shapes.
     for (const [other, old] of this.workspaces) {
       if (!other.endsWith("x1")) {
-        for (const t of Object.values(old)) if (t) be.free(t);
+        this.freeWorkspace(old);
         this.workspaces.delete(other);
       }
     }

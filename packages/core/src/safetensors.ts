@@ -93,3 +93,43 @@ function checkEntry(file: string, name: string, info: unknown, dataStart: number
   }
   return { dtype, shape: Object.freeze([...shape]), begin: dataStart + begin, end: dataStart + end };
 }
+
+/** A tensor to write: its safetensors dtype name (F32, F16, BF16, …), shape and byte length. */
+export interface TensorHeader {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+}
+
+/**
+ * The first bytes of a safetensors file holding `tensors` in the order given (their data follows, concatenated):
+ * u64 LE header length, then the JSON header padded with spaces to a multiple of 8 bytes.
+ */
+export function safetensorsHeader(tensors: readonly TensorHeader[], metadata: Record<string, string> = { format: "pt" }): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let at = 0;
+  for (const t of tensors) {
+    if (!(t.dtype in DTYPE_BYTES)) fail(`tensor ${t.name}: safetensors has no dtype ${t.dtype} (it holds ${Object.keys(DTYPE_BYTES).join(", ")})`);
+    const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
+    if (t.byteLength !== expected) fail(`tensor ${t.name}: ${t.byteLength} bytes, expected ${expected} for ${t.dtype} [${t.shape.join(", ")}]`);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + t.byteLength] };
+    at += t.byteLength;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  return out;
+}
+
+/** A whole safetensors file in memory. */
+export function writeSafetensors(tensors: readonly (Omit<TensorHeader, "byteLength"> & { readonly bytes: Uint8Array })[], metadata?: Record<string, string>): Uint8Array {
+  const head = safetensorsHeader(tensors.map((t) => ({ ...t, byteLength: t.bytes.byteLength })), metadata);
+  const out = new Uint8Array(head.length + tensors.reduce((a, t) => a + t.bytes.byteLength, 0));
+  out.set(head);
+  let p = head.length;
+  for (const t of tensors) (out.set(t.bytes, p), (p += t.bytes.byteLength));
+  return out;
+}

@@ -33,17 +33,9 @@ export function shapeConfig(shape: string): Mamba2Config {
  */
 export function syntheticWeights(config: Mamba2Config, dtype: WeightDType, seed = 0): TensorStore {
   const d = dimsOf(config);
-  const shapes = expectedTensors(config);
-  const tensors = new Map<string, TensorEntry>();
-  let offset = 0;
   const dtypeOf = (name: string): WeightDType => (isQuantized(dtype) && !isMatrixWeight(name) ? "f32" : dtype);
-  for (const [name, shape] of shapes) {
-    const bytes = tensorBytes(shape, dtypeOf(name));
-    tensors.set(name, { dtype: dtypeOf(name).toUpperCase(), shape, begin: offset, end: offset + bytes });
-    offset += bytes;
-  }
   const values = (name: string, n: number, shape: readonly number[]): Float32Array => {
-    const rng = new Rng(seed + hash(name));
+    const rng = new Rng(seed + nameHash(name));
     const out = new Float32Array(n);
     if (name.endsWith("A_log")) out.forEach((_, i) => (out[i] = Math.log(i + 1)));
     else if (name.endsWith("mixer.D") || name.endsWith("norm.weight") || name.endsWith("norm_f.weight")) out.fill(1);
@@ -54,19 +46,38 @@ export function syntheticWeights(config: Mamba2Config, dtype: WeightDType, seed 
     }
     return out;
   };
+  return generatedStore(`synthetic ${dtype}`, expectedTensors(config), dtypeOf, values);
+}
+
+/**
+ * A store whose tensors are generated when read (nothing is held): `values(name, n, shape)` gives the float32
+ * values, stored as `dtypeOf(name)`.
+ */
+export function generatedStore(
+  name: string,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  dtypeOf: (name: string) => WeightDType,
+  values: (name: string, n: number, shape: readonly number[]) => Float32Array,
+): TensorStore {
+  const tensors = new Map<string, TensorEntry>();
+  let offset = 0;
+  for (const [tensor, shape] of shapes) {
+    const bytes = tensorBytes(shape, dtypeOf(tensor));
+    tensors.set(tensor, { dtype: dtypeOf(tensor).toUpperCase(), shape, begin: offset, end: offset + bytes });
+    offset += bytes;
+  }
   return {
-    name: `synthetic ${dtype}`,
+    name,
     tensors,
-    async bytes(name) {
-      const e = tensors.get(name)!;
-      const n = e.shape.reduce((a, b) => a * b, 1);
-      const v = values(name, n, e.shape);
-      return fromFloat32(v, dtypeOf(name));
+    async bytes(tensor) {
+      const e = tensors.get(tensor)!;
+      return fromFloat32(values(tensor, e.shape.reduce((a, b) => a * b, 1), e.shape), dtypeOf(tensor));
     },
   };
 }
 
-function hash(s: string): number {
+/** FNV-1a of a tensor name: a per-tensor seed offset. */
+export function nameHash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
