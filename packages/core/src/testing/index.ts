@@ -2,3 +2,4 @@
 export { type Golden, maxAbs, maxAbsDiff, readGoldens, relErr } from "./compare.js";
 export { conformanceSuite, KERNEL_TOLERANCE, nmse } from "./conformance.js";
 export { FIXTURES, GOLDEN_TOLERANCE, goldenSuite } from "./golden-suite.js";
+export { transformersSuite } from "./transformers-suite.js";
