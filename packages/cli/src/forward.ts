@@ -4,7 +4,7 @@ import { openModel } from "./model.js";
 
 export const FORWARD_FLAGS = ["model", "ids", "out", "backend", "threads"];
 
-export const FORWARD_HELP = `mamba2 forward --model DIR --ids "1,2,3" --out FILE [--backend auto|webgpu|wasm|reference]
+export const FORWARD_HELP = `mamba2 forward --model DIR --ids "1,2,3" --out FILE [--adapter DIR] [--backend auto|webgpu|wasm|reference]
 
 Writes the logits of every position: float32 little-endian, row-major [T, V].`;
 

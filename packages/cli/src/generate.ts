@@ -12,7 +12,7 @@ export const GENERATE_FLAGS = [
 export const GENERATE_HELP = `mamba2 generate [--model DIR] (--prompt TEXT | --prompt-file FILE | --ids "1,2,3" | --ids "1,2,3;4,5")
   [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R]
   [--presence-penalty X] [--frequency-penalty X] [--seed S] [--stop TEXT] [--ignore-eos] [--prefill-chunk N]
-  [--load-state FILE] [--save-state FILE] [--logprobs] [--backend auto|webgpu|wasm|reference] [--threads N] [--json]
+  [--load-state FILE] [--save-state FILE] [--logprobs] [--adapter DIR] [--backend auto|webgpu|wasm|reference] [--threads N] [--json]
 
 Streams the continuation of the prompt. --temperature 0 is greedy (the default: 0.8 with top-p 0.95). A row ends
 at the model's EOS token (emitted) unless --ignore-eos, or at the text --stop (not printed).

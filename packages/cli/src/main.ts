@@ -4,14 +4,14 @@ import { parseFlags, UsageError } from "./args.js";
 import { BENCH_FLAGS, BENCH_HELP, benchCommand } from "./bench.js";
 import { FORWARD_FLAGS, FORWARD_HELP, forwardCommand } from "./forward.js";
 import { GENERATE_FLAGS, GENERATE_HELP, generateCommand } from "./generate.js";
-import { SOURCE_FLAGS } from "./model.js";
+import { MODEL_FLAGS } from "./model.js";
 import { PERPLEXITY_FLAGS, PERPLEXITY_HELP, perplexityCommand } from "./perplexity.js";
 import { QUANTIZE_FLAGS, QUANTIZE_HELP, quantizeCommand } from "./quantize.js";
 
 const COMMANDS = {
-  generate: { flags: [...GENERATE_FLAGS, ...SOURCE_FLAGS], booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
-  forward: { flags: [...FORWARD_FLAGS, ...SOURCE_FLAGS], booleans: [], help: FORWARD_HELP, run: forwardCommand },
-  perplexity: { flags: [...PERPLEXITY_FLAGS, ...SOURCE_FLAGS], booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
+  generate: { flags: [...GENERATE_FLAGS, ...MODEL_FLAGS], booleans: ["json", "ignore-eos", "logprobs"], help: GENERATE_HELP, run: generateCommand },
+  forward: { flags: [...FORWARD_FLAGS, ...MODEL_FLAGS], booleans: [], help: FORWARD_HELP, run: forwardCommand },
+  perplexity: { flags: [...PERPLEXITY_FLAGS, ...MODEL_FLAGS], booleans: [], help: PERPLEXITY_HELP, run: perplexityCommand },
   bench: { flags: BENCH_FLAGS, booleans: ["json", "baseline"], help: BENCH_HELP, run: benchCommand },
   quantize: { flags: QUANTIZE_FLAGS, booleans: [], help: QUANTIZE_HELP, run: quantizeCommand },
 };
@@ -25,7 +25,8 @@ Commands:
   bench        prefill and decode speed on a model or on random weights of a released model's shape
 
 --model takes a folder, a Hub id (org/name; --revision, --endpoint or $MAMBA2_ENDPOINT, $HF_TOKEN) or an
-http(s) URL of a folder; downloads are kept in $MAMBA2_CACHE (default ~/.cache/mamba2).`;
+http(s) URL of a folder; downloads are kept in $MAMBA2_CACHE (default ~/.cache/mamba2). --adapter DIR applies a
+PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to generate, forward and perplexity.`;
 
 async function main(argv: string[]): Promise<number> {
   const out = (s: string) => void process.stdout.write(s);

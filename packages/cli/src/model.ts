@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
-import { isHubId, loadOpened, openModelFolder, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
+import { isHubId, loadOpened, openLoraAdapter, openModelFolder, uploadLora, type Backend, type Mamba2Model, type OnProgress } from "@mamba2/core";
 import { openModelPath, openSource } from "@mamba2/core/node";
 import { Mamba2Tokenizer } from "@mamba2/tokenizer";
 import { hasTokenizer, loadTokenizer } from "@mamba2/tokenizer/node";
@@ -32,6 +32,9 @@ export interface Loaded {
 /** Flags of every command that takes --model: where a Hub id's files come from. */
 export const SOURCE_FLAGS = ["revision", "endpoint"];
 
+/** Flags of the commands that run a model of --model: the source flags and --adapter. */
+export const MODEL_FLAGS = [...SOURCE_FLAGS, "adapter"];
+
 /** Download progress on stderr: a line per second while a file downloads, and one when it is complete. */
 function progressLines(): OnProgress {
   const size = (n: number, of: number) => (of >= 1e6 ? `${(n / 1e6).toFixed(1)}/${(of / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)}/${(of / 1e3).toFixed(1)} kB`);
@@ -58,9 +61,17 @@ async function openRemote(source: string, flags: Flags, backend: Backend): Promi
 
 /**
  * The model of --model (a folder or .gguf file, a Hub id or a URL; the bundled one by default) on --backend,
- * with its tokenizer when there is one.
+ * with its tokenizer when there is one, and the LoRA adapter of --adapter.
  */
 export async function openModel(flags: Flags): Promise<Loaded> {
+  const loaded = await openBase(flags);
+  const adapter = stringFlag(flags, "adapter");
+  // --adapter DIR (a folder, a Hub id or a URL): a PEFT LoRA adapter, applied at run time
+  if (adapter) loaded.model.lora = uploadLora(loaded.model.backend, await openLoraAdapter(await openSource(adapter)), loaded.model.config);
+  return loaded;
+}
+
+async function openBase(flags: Flags): Promise<Loaded> {
   const dir = stringFlag(flags, "model") ?? BUNDLED_MODEL;
   const backend = await backendFrom(flags);
   if (!existsSync(dir) && (/^https?:\/\//i.test(dir) || isHubId(dir))) return openRemote(dir, flags, backend);

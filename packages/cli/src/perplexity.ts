@@ -5,7 +5,7 @@ import { openModel } from "./model.js";
 
 export const PERPLEXITY_FLAGS = ["model", "file", "window", "max-tokens", "backend", "threads"];
 
-export const PERPLEXITY_HELP = `mamba2 perplexity --model DIR --file TEXT [--window 256] [--max-tokens N] [--backend auto|webgpu|wasm|reference]
+export const PERPLEXITY_HELP = `mamba2 perplexity --model DIR --file TEXT [--window 256] [--max-tokens N] [--adapter DIR] [--backend auto|webgpu|wasm|reference]
 
 Tokenizes the whole file, scores consecutive non-overlapping windows independently and prints
 {"ppl", "mean_nll", "tokens", "windows"}. A window longer than the text scores it as one sequence (fed 2048

@@ -86,6 +86,29 @@ describe("mamba2 forward", () => {
   });
 });
 
+describe("mamba2 --adapter", () => {
+  const lora = join(root, "fixtures/tiny-lora");
+  const lg = goldens(join(lora, "golden.safetensors"));
+
+  it("applies a PEFT LoRA adapter: PEFT's logits (forward) and greedy tokens (generate)", () => {
+    const out = join(tmp, "lora-logits.bin");
+    const r = mamba2("forward", "--model", tiny, "--adapter", lora, "--ids", tg.input_ids_a.join(","), "--out", out);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const buf = readFileSync(out);
+    expect(relErr(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), lg.logits_a)).toBeLessThan(1e-4);
+    const g = mamba2("generate", "--model", tiny, "--adapter", lora, "--ids", tg.input_ids_a.join(","), "--temperature", "0", "--max-new-tokens", "12", "--ignore-eos", "--json", "--backend", "wasm");
+    expect(g.code).toBe(0);
+    expect(JSON.parse(g.stdout).tokens).toEqual(lg.greedy_tokens_a);
+  });
+
+  it("names what is wrong with an adapter folder", () => {
+    const r = mamba2("forward", "--model", tiny, "--adapter", tiny, "--ids", "1,2", "--out", join(tmp, "x.bin"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`mamba2: error: ${tiny}: not a PEFT adapter folder (no adapter_config.json)\n`);
+  });
+});
+
 describe("mamba2 perplexity", () => {
   it.each(["reference", "wasm"])("gives the validation perplexity of the bundled model (54.70 within 0.05%%) on %s", (backend) => {
     const text = readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8").slice(1003788);
