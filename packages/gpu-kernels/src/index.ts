@@ -3,7 +3,7 @@
  * command encoder and submitted when the host reads a result, so a decode step is one submit that reads back
  * only token ids (or the logits when sampling on the host).
  */
-import { type Backend, fail, isQuantized, type Kernels, tensorBytes, toFloat32, type WeightDType } from "@mamba2/core";
+import { type Backend, DEFAULT_WEIGHT_DTYPES, fail, isQuantized, type Kernels, QUANT_DTYPES, tensorBytes, toFloat32, type WeightDType } from "@mamba2/core";
 import { acquireDevice, type DeviceOptions, type GpuFeatures } from "./device.js";
 import { add } from "./programs/add.js";
 import { argmax } from "./programs/argmax.js";
@@ -38,6 +38,10 @@ export interface WebGpuBackend extends Backend<GpuTensor> {
   readonly submits: number;
   /** Waits for the queued work (for benchmarks). */
   sync(): Promise<void>;
+  /** Starts timing every dispatch on the GPU (needs `timestamp-query`; dispatches then go one per pass). */
+  startProfile(): void;
+  /** Stops, returning GPU milliseconds and dispatch counts per program (`name/variant:entry`). */
+  stopProfile(): Promise<Map<string, { count: number; ms: number }>>;
   /** Destroys the device's buffers and pipelines cache (the device too, unless it was given). */
   dispose(): void;
 }
@@ -117,6 +121,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   return {
     name: "webgpu",
     kernels,
+    weightDTypes: [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES],
     device,
     features: gpu.features,
     adapter: gpu.description,
@@ -145,6 +150,8 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     free(t) {
       for (const p of t.parts) runner.release(p.buffer);
     },
+    startProfile: () => runner.startProfile(),
+    stopProfile: () => runner.stopProfile(),
     async sync() {
       runner.flush();
       await device.queue.onSubmittedWorkDone();

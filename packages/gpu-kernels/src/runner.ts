@@ -37,7 +37,11 @@ export class Runner {
   private nextId = 1;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** What the open pass has set, so that repeated pipelines and bind groups are not set again. */
+  private bound: { pipeline: GPUComputePipeline; group: GPUBindGroup } | null = null;
   private toDestroy: GPUBuffer[] = [];
+  /** Per-dispatch GPU times, while profiling (see startProfile). */
+  private profiler: Profiler | null = null;
   /** Dispatches recorded since the last submit, and submits so far (for tests and benchmarks). */
   pending = 0;
   submits = 0;
@@ -107,9 +111,18 @@ export class Runner {
       this.bindGroups.set(key, group);
     }
     this.encoder ??= this.device.createCommandEncoder();
-    this.pass ??= this.encoder.beginComputePass();
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, group);
+    if (this.profiler) {
+      // profiling: one pass per dispatch, timestamps at its start and end
+      this.pass?.end();
+      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.next(`${d.key}:${d.entry ?? "main"}`) });
+      this.bound = null;
+    } else if (!this.pass) {
+      this.pass = this.encoder.beginComputePass();
+      this.bound = null;
+    }
+    if (this.bound?.pipeline !== pipeline) this.pass.setPipeline(pipeline);
+    if (this.bound?.group !== group) this.pass.setBindGroup(0, group);
+    this.bound = { pipeline, group };
     const [x, y] = this.grid(d.workgroups);
     this.pass.dispatchWorkgroups(x, y);
     this.pending++;
@@ -128,7 +141,9 @@ export class Runner {
     if (this.encoder) {
       this.pass?.end();
       this.pass = null;
+      this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
+      void this.profiler?.collect();
       this.encoder = null;
       this.pending = 0;
       this.submits++;
@@ -176,8 +191,75 @@ export class Runner {
     buffer.destroy();
   }
 
+  /** Times every following dispatch on the GPU (needs `timestamp-query`); dispatches go one per pass. */
+  startProfile(): void {
+    if (!this.gpu.features.timestampQuery) fail("profiling needs the timestamp-query feature, which this device lacks");
+    this.flush();
+    this.profiler = new Profiler(this.device);
+  }
+
+  /** Stops profiling: GPU milliseconds and dispatch counts per program entry point. */
+  async stopProfile(): Promise<Map<string, { count: number; ms: number }>> {
+    const p = this.profiler;
+    if (!p) fail("no profile was started");
+    this.flush();
+    this.profiler = null;
+    await p.collect();
+    return p.totals;
+  }
+
   dispose(): void {
     this.flush();
     for (const b of [...this.uniforms.values(), ...this.staging]) b.destroy();
+  }
+}
+
+/** Timestamp pairs of the dispatches of one submit, resolved into a buffer and read back after it. */
+class Profiler {
+  private static readonly MAX = 2048; // dispatches per submit: 2 timestamps each, 4096 queries at most
+  private readonly query: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private keys: string[] = [];
+  private submitted: { keys: string[]; readback: GPUBuffer } | null = null;
+  private reading: Promise<void> = Promise.resolve();
+  readonly totals = new Map<string, { count: number; ms: number }>();
+
+  constructor(private readonly device: GPUDevice) {
+    this.query = device.createQuerySet({ type: "timestamp", count: 2 * Profiler.MAX });
+    this.resolved = device.createBuffer({ size: 16 * Profiler.MAX, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  }
+
+  next(key: string): GPUComputePassTimestampWrites {
+    if (this.keys.length === Profiler.MAX) fail(`profiling: more than ${Profiler.MAX} dispatches in one submit`);
+    const i = this.keys.push(key) - 1;
+    return { querySet: this.query, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  resolve(encoder: GPUCommandEncoder): void {
+    if (this.keys.length === 0) return;
+    const readback = this.device.createBuffer({ size: 16 * this.keys.length, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    encoder.resolveQuerySet(this.query, 0, 2 * this.keys.length, this.resolved, 0);
+    encoder.copyBufferToBuffer(this.resolved, 0, readback, 0, 16 * this.keys.length);
+    this.submitted = { keys: this.keys, readback };
+    this.keys = [];
+  }
+
+  /** Adds the submitted dispatches' times to the totals (one readback at a time). */
+  collect(): Promise<void> {
+    if (!this.submitted) return this.reading;
+    const { keys, readback } = this.submitted;
+    this.submitted = null;
+    this.reading = this.reading.then(async () => {
+      await readback.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(readback.getMappedRange());
+      keys.forEach((k, i) => {
+        const e = this.totals.get(k) ?? { count: 0, ms: 0 };
+        e.count++;
+        e.ms += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+        this.totals.set(k, e);
+      });
+      readback.destroy();
+    });
+    return this.reading;
   }
 }

@@ -68,13 +68,21 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let lk = (lid % 4u) * 4u;
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < p.in_dim; k0 += TK) {
-    var xv: vec4<f32>;
-    var wv: vec4<f32>;
-    for (var e = 0u; e < 4u; e++) {
-      let k = k0 + lk + e;
-      let inside = k < p.in_dim;
-      xv[e] = select(0.0, x_at((m0 + lm) * p.in_dim + k), inside && m0 + lm < p.rows);
-      wv[e] = select(0.0, w_at((n0 + lm) * p.in_dim + k), inside && n0 + lm < p.part_rows);
+    var xv = vec4<f32>();
+    var wv = vec4<f32>();
+    if (VEC == 4u) {
+      // I % 4 == 0: the four k are in bounds together, one vector load each
+      if (k0 + lk < p.in_dim) {
+        if (m0 + lm < p.rows) { xv = x_row4(m0 + lm, (k0 + lk) / 4u, p.in_dim); }
+        if (n0 + lm < p.part_rows) { wv = w_row4(n0 + lm, (k0 + lk) / 4u, p.in_dim); }
+      }
+    } else {
+      for (var e = 0u; e < 4u; e++) {
+        let k = k0 + lk + e;
+        let inside = k < p.in_dim;
+        xv[e] = select(0.0, x_at((m0 + lm) * p.in_dim + k), inside && m0 + lm < p.rows);
+        wv[e] = select(0.0, w_at((n0 + lm) * p.in_dim + k), inside && n0 + lm < p.part_rows);
+      }
     }
     for (var e = 0u; e < 4u; e++) {
       xs[(lk + e) * 16u + lm / 4u][lm % 4u] = xv[e];
