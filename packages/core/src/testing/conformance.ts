@@ -164,6 +164,7 @@ function fixedCases(): Case[] {
     convCase(2, 7, 11, 4, "silu", false, true),
     convCase(2, 7, 11, 3, "relu", true, false),
     convCase(3, 1, 13, 4, "identity", false, true),
+    convCase(2, 40, 11, 4, "silu", true, true), // longer than a block of positions (16 on the GPU)
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 4, false),
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 8, true),
     ssmCase("ssdScan", 1, 9, 4, 8, 1, 16, 32, false),

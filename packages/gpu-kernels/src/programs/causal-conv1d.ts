@@ -7,7 +7,7 @@ import { type Context, groupsOf, header, storedDType } from "./context.js";
 const ACT: Record<Activation, number> = { silu: 0, swish: 0, relu: 1, identity: 2 };
 const TB = 16; // positions per invocation of `main` (as in the shader)
 
-/** Causal conv over columns [offset, offset + C) of x: the outputs, then the state update. */
+/** Causal conv over columns [offset, offset + C) of x: the outputs, then (for T > TB) the state update. */
 export function causalConv1d(
   ctx: Context, out: GpuTensor, x: GpuTensor, offset: number, w: GpuTensor, bias: GpuTensor | null,
   state: GpuTensor, mask: GpuTensor | null, activation: Activation,
@@ -22,5 +22,5 @@ export function causalConv1d(
   const bindings = [out, state, x, bias ?? ctx.dummy, mask ?? ctx.dummy, w].map((t) => t.parts[0]);
   ctx.runner.dispatch({ key, source: code, params, bindings, workgroups: groupsOf(batch * Math.ceil(steps / TB) * channels) });
   const [, stateB, xB, , maskB] = bindings;
-  ctx.runner.dispatch({ key, entry: "update_state", source: code, params, bindings: [null, stateB, xB, null, maskB], workgroups: groupsOf(batch * channels) });
+  if (steps > TB) ctx.runner.dispatch({ key, entry: "update_state", source: code, params, bindings: [null, stateB, xB, null, maskB], workgroups: groupsOf(batch * channels) });
 }

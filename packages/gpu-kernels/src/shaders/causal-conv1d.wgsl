@@ -3,7 +3,8 @@
 // present inputs, oldest first), mask i32 [B, T] (read when has_mask; 0 = absent: no push, output 0).
 //   `main`: one invocation per (b, c, block of TB positions); its window (win[1..K−1]) starts as the K − 1
 //           present inputs before the block (searched backwards in x, then taken from the old state).
-//   `update_state`: one invocation per (b, c), run after `main`: the state becomes the last K present inputs.
+//   `update_state`: one invocation per (b, c), run after `main` when T > TB: the state becomes the last K present
+//           inputs (with T ≤ TB, `main` updates the state itself: one dispatch per decode step).
 // Completed by programs/causal-conv1d.ts with GRID, `weight_at` and the constants K and ACT (0 silu, 1 relu,
 // 2 identity).
 struct Params { batch: u32, steps: u32, channels: u32, x_stride: u32, offset: u32, has_bias: u32, has_mask: u32 }
@@ -42,15 +43,19 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   for (var j = 0u; found + j < K - 1u; j++) { win[K - 1u - found - j] = state[s + K - 1u - j]; }
   var bias_c = 0.0;
   if (p.has_bias != 0u) { bias_c = bias[c]; }
+  var pushed = false;
   for (var t = t0; t < min(t0 + TB, p.steps); t++) {
     let o = (b * p.steps + t) * p.channels + c;
     if (!present(b, t)) { out[o] = 0.0; continue; }
     for (var k = 0u; k + 1u < K; k++) { win[k] = win[k + 1u]; }
     win[K - 1u] = input(b, t, c);
+    pushed = true;
     var acc = bias_c;
     for (var k = 0u; k < K; k++) { acc += weight_at(c * K + k) * win[k]; }
     out[o] = activate(acc);
   }
+  // one block (T ≤ TB, decode): this invocation saw every position, its window is the new state
+  if (blocks == 1u && pushed) { for (var k = 0u; k < K; k++) { state[s + k] = win[k]; } }
 }
 
 @compute @workgroup_size(256)
