@@ -87,7 +87,8 @@ export class Runner {
 
   private uniform(params: ArrayBuffer): GPUBuffer {
     const words = new Uint32Array(params);
-    const key = words.join(",");
+    let key = "";
+    for (let i = 0; i < words.length; i++) key += `${words[i]},`;
     let u = this.uniforms.get(key);
     if (!u) {
       const size = Math.max(16, Math.ceil(params.byteLength / 16) * 16);
@@ -102,7 +103,8 @@ export class Runner {
   dispatch(d: Dispatch): void {
     const pipeline = this.pipeline(d);
     const uniform = this.uniform(d.params);
-    const key = `${d.key}:${d.entry ?? "main"}|${this.id(uniform)}|${d.bindings.map((b) => (b ? `${this.id(b.buffer)}@${b.offset ?? 0}+${b.size}` : "-")).join(",")}`;
+    let key = `${d.key}:${d.entry ?? "main"}|${this.id(uniform)}|`;
+    for (const b of d.bindings) key += b ? `${this.id(b.buffer)}@${b.offset ?? 0}+${b.size},` : "-,";
     let group = this.bindGroups.get(key);
     if (!group) {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
