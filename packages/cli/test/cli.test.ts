@@ -75,9 +75,9 @@ describe("mamba2 generate", () => {
 });
 
 describe("mamba2 forward", () => {
-  it("writes float32 logits [T, V] equal to the golden", () => {
-    const out = join(tmp, "logits.bin");
-    const r = mamba2("forward", "--model", tiny, "--ids", tg.input_ids_a.join(","), "--out", out);
+  it.each(["wasm", "webgpu"])("writes float32 logits [T, V] equal to the golden (%s)", (backend) => {
+    const out = join(tmp, `logits-${backend}.bin`);
+    const r = mamba2("forward", "--model", tiny, "--ids", tg.input_ids_a.join(","), "--out", out, "--backend", backend);
     expect(r.code).toBe(0);
     const buf = readFileSync(out);
     const logits = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
@@ -120,6 +120,15 @@ describe("mamba2 perplexity", () => {
     expect(out).toMatchObject({ tokens: 2048, windows: 8 });
     expect(Math.abs(out.ppl / shInfo.val_ppl - 1)).toBeLessThan(5e-4);
     expect(out.mean_nll).toBeCloseTo(shInfo.val_mean_nll, 4);
+  });
+
+  it("on webgpu equals the reference backend's (512 tokens, within 1e-4)", () => {
+    const file = join(tmp, "val-512.txt");
+    writeFileSync(file, readFileSync(join(root, "data/tinyshakespeare.txt"), "utf8").slice(1003788, 1003788 + 4000));
+    const run = (backend: string) => JSON.parse(mamba2("perplexity", "--model", shakespeare, "--file", file, "--window", "256", "--max-tokens", "512", "--backend", backend).stdout);
+    const [gpu, ref] = [run("webgpu"), run("reference")];
+    expect(gpu.tokens).toBe(512);
+    expect(Math.abs(gpu.ppl / ref.ppl - 1)).toBeLessThan(1e-4);
   });
 });
 
