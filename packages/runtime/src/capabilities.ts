@@ -1,10 +1,11 @@
 /**
  * What this JavaScript runtime offers each backend, probed without loading a model: a WebGPU adapter (its
  * features and limits), WebAssembly with or without SIMD, and threads for the WASM kernels (a shared memory plus
- * workers: Node.js's worker_threads; in browsers SharedArrayBuffer exists only under cross-origin isolation, and
- * the WASM backend's workers run in Node.js only for now, not in browsers, Deno or Bun).
+ * workers: Node.js's worker_threads, or Web Workers in Deno, Bun and browsers, where SharedArrayBuffer exists only
+ * under cross-origin isolation).
  */
 import { probeWebGpu, type WebGpuProbe } from "@mamba2/gpu-kernels";
+import { wasmThreadsUnavailable } from "@mamba2/wasm-kernels";
 
 export type { WebGpuProbe };
 
@@ -43,25 +44,10 @@ export function probeWasm(): WasmProbe {
   return simd ? { available: true, simd } : { available: true, simd, reason: "no WebAssembly SIMD: the scalar build runs" };
 }
 
-/** Node.js, Deno and Bun set process.versions.node; browsers and Electron renderers (sandboxed) do not. */
-function isNodeLike(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === "string" && typeof (globalThis as { window?: unknown }).window === "undefined";
-}
-
 export function probeThreads(): ThreadsProbe {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null;
-  if (typeof SharedArrayBuffer !== "function") {
-    return { available: false, cores, reason: "no SharedArrayBuffer (a browser page needs cross-origin isolation: COOP same-origin + COEP require-corp)" };
-  }
-  if (!isNodeLike()) {
-    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-    return { available: false, cores, reason: isolated ? "the WASM backend's threads use Node.js workers; browsers run one thread for now" : "the page is not cross-origin isolated" };
-  }
-  const g = globalThis as { Deno?: unknown; process?: { versions?: { bun?: string } } };
-  const other = g.Deno ? "Deno" : g.process?.versions?.bun ? "Bun" : null;
-  if (other) return { available: false, cores, reason: `the WASM backend's worker threads run in Node.js, not yet in ${other}` };
-  return { available: true, cores };
+  const reason = wasmThreadsUnavailable();
+  return reason ? { available: false, cores, reason } : { available: true, cores };
 }
 
 /** Probes everything; `gpu` is the WebGPU entry point to ask (default navigator.gpu). */

@@ -16,7 +16,10 @@ export const DEVICES: readonly Device[] = ["auto", "webgpu", "wasm", "reference"
 export interface RuntimeOptions {
   /** Default "auto": WebGPU on a hardware adapter, else WASM, else the reference backend. */
   device?: Device;
-  /** WASM threads (default 1). More than one needs Node.js workers; with "auto" it falls back to one, reported. */
+  /**
+   * WASM threads (default 1). More than one needs workers over a shared memory (Node.js, Deno, Bun, cross-origin
+   * isolated pages); where there are none, "auto" falls back to one, reported, and "wasm" fails with the reason.
+   */
   threads?: number;
   /** The WebGPU entry point (default navigator.gpu; in Node.js `await nodeGpu()` from @mamba2/gpu-kernels/node). */
   gpu?: GPU;

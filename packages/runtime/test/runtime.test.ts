@@ -78,18 +78,18 @@ describe("createRuntime", () => {
     threaded.dispose();
   });
 
-  it("threads where the WASM backend has no workers: auto falls back and says why, an explicit wasm fails", async () => {
-    const g = globalThis as { Deno?: unknown };
-    g.Deno = {};
+  it("threads on a page without cross-origin isolation: auto falls back and says why, an explicit wasm fails", async () => {
+    const g = globalThis as { crossOriginIsolated?: boolean };
+    g.crossOriginIsolated = false;
+    const why = "WASM threads need a cross-origin isolated page (crossOriginIsolated is false): serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or use threads: 1";
     try {
+      await expect(web.probeCapabilities({ gpu: fakeGpu(null) })).resolves.toMatchObject({ threads: { available: false, reason: why } });
       const rt = await web.createRuntime({ gpu: fakeGpu(null), threads: 4 });
       expect([rt.device, rt.threads]).toEqual(["wasm", 1]);
-      expect(rt.selection[1].reason).toBe("chosen: SIMD, 1 thread (not 4: the WASM backend's worker threads run in Node.js, not yet in Deno)");
-      await expect(web.createRuntime({ device: "wasm", threads: 4 })).rejects.toThrow(
-        "threads: 4 is not possible here: the WASM backend's worker threads run in Node.js, not yet in Deno",
-      );
+      expect(rt.selection[1].reason).toBe(`chosen: SIMD, 1 thread (not 4: ${why})`);
+      await expect(web.createRuntime({ device: "wasm", threads: 4 })).rejects.toThrow(`threads: 4 is not possible here: ${why}`);
     } finally {
-      delete g.Deno;
+      delete g.crossOriginIsolated;
     }
   });
 

@@ -145,8 +145,8 @@ describe.sequential("installed from the packed tarballs", () => {
       expect(wasm.progress).toEqual({ loaded: 12_522_971, total: 12_522_971 });
       expect(wasm.capabilities?.wasm.simd).toBe(true);
       expect(wasm.capabilities?.webgpu.features).toContain("subgroups");
-      // cross-origin isolated (serveDir's COOP/COEP): SharedArrayBuffer exists, the WASM workers are Node-only
-      expect(wasm.capabilities?.threads).toMatchObject({ available: false, reason: "the WASM backend's threads use Node.js workers; browsers run one thread for now" });
+      // cross-origin isolated (serveDir's COOP/COEP): SharedArrayBuffer exists, the WASM backend's Web Workers can run
+      expect(wasm.capabilities?.threads).toMatchObject({ available: true });
       expectGolden(await page("device=webgpu&n=2"), "webgpu", 11);
       // the .wasm is embedded in the bundle: nothing but the page, its script and the model was fetched
       const fetched = new Set(site.requests.map((r) => r.path.replace(/-[\w-]{8}\.js$/, ".js")));

@@ -1,9 +1,10 @@
 import { type Activation, type Backend, DEFAULT_WEIGHT_DTYPES, type DType, fail, isQuantized, type Kernels, QUANT_DTYPES, type Tensor, tensorBytes, toFloat32 } from "@mamba2/core";
 import { Heap, MAX_BYTES } from "./heap.js";
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
-import { CONTROL_BYTES, createPool, type ParallelOp, type Pool } from "./threads.js";
+import { CONTROL_BYTES, createPool, type ParallelOp, type Pool, threadsUnavailable } from "./threads.js";
 
 export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
+export { threadsUnavailable as wasmThreadsUnavailable } from "./threads.js";
 
 /** A tensor in the module's memory: `ptr` is a byte offset. 2-D weights keep their 16-bit or quantized dtype. */
 export interface WasmTensor extends Tensor {
@@ -31,8 +32,9 @@ export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine validates it). false forces the scalar build. */
   simd?: boolean;
   /**
-   * Threads for the big kernels (matmul, SSD scan, conv), over a shared memory (default 1). Node.js only for
-   * now: its worker_threads always allow it.
+   * Threads for the big kernels (matmul, SSD scan, conv), over a shared memory (default 1): Node.js's
+   * worker_threads, or Web Workers in Deno, Bun and cross-origin isolated browser pages (COOP same-origin + COEP
+   * require-corp). On a page's main thread, which may not block, the caller spin-waits for the workers.
    */
   threads?: number;
 }
@@ -76,7 +78,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (!Number.isInteger(threads) || threads < 1) fail(`WASM threads must be a positive integer, found ${threads}`);
   if (simd && !WebAssembly.validate(simdBytes)) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
   if (threads > 1 && !simd) fail("WASM threads need the SIMD build");
-  if (threads > 1 && typeof SharedArrayBuffer === "undefined") fail("WASM threads need SharedArrayBuffer (cross-origin isolation in browsers)");
+  const unavailable = threads > 1 ? threadsUnavailable() : null;
+  if (unavailable) fail(unavailable);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
   const module = await WebAssembly.compile(threads > 1 ? decode(THREADS_WASM) : simd ? simdBytes : decode(SCALAR_WASM));
   const wasm = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
