@@ -1,6 +1,7 @@
 // The WASM backend in headless Chromium (Debian's): on a cross-origin isolated page, 1 and 3 threads (Web Workers
 // from a Blob URL over one shared memory; the page's main thread spin-waits) give the tiny fixture's golden logits
-// and greedy tokens; without isolation, threads are refused in one line that names the headers. Needs the built
+// and greedy tokens, and so do 2 threads started from inside a Worker (nested workers; the caller blocks in
+// Atomics.wait there); without isolation, threads are refused in one line that names the headers. Needs the built
 // dist/ of core and wasm-kernels and /usr/bin/chromium.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -55,6 +56,30 @@ async function inChromium(site: Served, threads: number[]): Promise<PageResult> 
   });
 }
 
+// The same inside a dedicated Worker, where the caller blocks in Atomics.wait (its workers are nested). Workers
+// have no import map: the worker's module is the backend's dist/ with @mamba2/core's URL written in.
+const IN_WORKER = `(async ({ prompt, steps }) => {
+  const dist = await (await fetch("/packages/wasm-kernels/dist/index.js")).text();
+  const backend = dist.replaceAll('from "@mamba2/core"', \`from "\${location.origin}/packages/core/dist/index.js"\`);
+  const main = \`
+    import * as core from "\${location.origin}/packages/core/dist/index.js";
+    import { createWasmBackend } from "\${URL.createObjectURL(new Blob([backend], { type: "text/javascript" }))}";
+    onmessage = async ({ data: { prompt, steps } }) => {
+      const backend = await createWasmBackend({ threads: 2 });
+      const model = await core.loadModel("\${location.origin}/fixtures/tiny/", { backend });
+      const logits = Array.from((await model.forward([prompt])).logits);
+      const tokens = (await core.generateAll(model, prompt, { maxNewTokens: steps, eosTokenId: null }))[0];
+      backend.dispose();
+      postMessage({ threads: backend.threads, logits, tokens });
+    };\`;
+  const worker = new Worker(URL.createObjectURL(new Blob([main], { type: "text/javascript" })), { type: "module" });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (e) => resolve(e.data);
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.postMessage({ prompt, steps });
+  });
+})`;
+
 describe("wasm in Chromium", () => {
   it("cross-origin isolated: 3 threads give the single thread's logits and the golden tokens", async () => {
     const result = await inChromium(isolated, [1, 3]);
@@ -68,6 +93,20 @@ describe("wasm in Chromium", () => {
     }
     // not bit-identical (the parts split the columns and heads at other edges): equal within f32 rounding
     expect(relErr(three.logits, one.logits)).toBeLessThan(1e-5);
+  });
+
+  it("cross-origin isolated, inside a Worker: 2 threads give the golden logits and tokens", async () => {
+    const prompt = ids("input_ids_a");
+    const run = await withChromium(async ({ page, logs }) => {
+      await page.goto(`${isolated.url}packages/wasm-kernels/test/browser.html`);
+      await page.waitForFunction(() => document.title === "ready");
+      return (page.evaluate(`${IN_WORKER}(${JSON.stringify({ prompt, steps: info.new_tokens })})`) as Promise<Run>).catch((e) => {
+        throw new Error(`${e}\n${logs.join("\n")}`);
+      });
+    });
+    expect(run.threads).toBe(2);
+    expect(relErr(run.logits, goldens.get("logits_a_f64")!.values)).toBeLessThan(1e-4);
+    expect(run.tokens).toEqual(ids("greedy_tokens_a"));
   });
 
   it("not isolated: threads are refused in one line naming the headers, one thread runs", async () => {
