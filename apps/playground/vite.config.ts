@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
 
 const MODEL_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../models/mamba2-shakespeare");
-const MODEL_FILES = ["config.json", "tokenizer.json", "model.safetensors"];
+const MODEL_FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"];
 const BASE = "models/mamba2-shakespeare/";
 
 function bundledModel(): Plugin {
@@ -19,7 +19,12 @@ function bundledModel(): Plugin {
       server.middlewares.use((req, res, next) => {
         const path = (req.url ?? "").split("?")[0];
         const file = path.startsWith(`/${BASE}`) ? path.slice(BASE.length + 1) : null;
-        if (file === null || !MODEL_FILES.includes(file)) return next();
+        if (file === null) return next();
+        if (!MODEL_FILES.includes(file)) {
+          res.statusCode = 404;
+          res.end("not found");
+          return;
+        }
         const full = join(MODEL_DIR, file);
         res.setHeader("content-type", file.endsWith(".json") ? "application/json" : "application/octet-stream");
         res.setHeader("content-length", String(statSync(full).size));
