@@ -2,7 +2,8 @@
  * The built playground (run `pnpm --filter playground build` first; turbo does) in headless Chromium: the bundled
  * model on WASM and on WebGPU (SwiftShader), greedy from "ROMEO:\n" against the golden text; the same model from
  * a local Hub-layout server with progress; Stop; a missing and a corrupt file. The app and the Hub stand-in share
- * one origin: paths that are not files of the build go to the Hub server.
+ * one origin: paths that are not files of the build go to the Hub server. The app is served under a CSP without
+ * 'unsafe-eval' (only 'wasm-unsafe-eval').
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
@@ -29,13 +30,16 @@ const file = (name: string) => new Uint8Array(readFileSync(join(MODEL, name)));
 let hub: HubServer;
 let site: { url: string; close(): Promise<void> };
 
-/** Serves DIST; every other path is passed to the Hub stand-in (same origin, so no CORS). */
+/** What a strict site would send: no eval, WebAssembly compiled (the worker's CSP comes from its own response). */
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'";
+
+/** Serves DIST under CSP; every other path is passed to the Hub stand-in (same origin, so no CORS). */
 async function serveWithHub(hubUrl: string): Promise<typeof site> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url!, "http://x").pathname);
     const local = normalize(join(DIST, path.endsWith("/") ? `${path}index.html` : path));
     if (local.startsWith(DIST) && existsSync(local) && !path.startsWith("/lfs/")) {
-      res.writeHead(200, { "content-type": mimeType(local) }).end(readFileSync(local));
+      res.writeHead(200, { "content-type": mimeType(local), "content-security-policy": CSP }).end(readFileSync(local));
       return;
     }
     const upstream = request(new URL(req.url!, hubUrl), { method: req.method, headers: { ...req.headers, host: new URL(hubUrl).host } }, (r) => {
@@ -103,6 +107,7 @@ describe("playground (built app in headless Chromium)", () => {
       expect(generated).toBe(CONTINUATION);
       expect(await text(page, "stats")).toMatch(/^prefill \d+ tokens: [\d.]+ tokens\/s · decode \d+ tokens: [\d.]+ tokens\/s$/);
       await page.screenshot({ path: join(OUT, "screenshot.png"), fullPage: true });
+      expect(logs.filter((l) => /Content Security Policy|pageerror/.test(l))).toEqual([]);
 
       await page.setViewportSize({ width: 360, height: 740 });
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
