@@ -185,9 +185,25 @@ describe("playground (built app in headless Chromium)", () => {
     });
   });
 
-  it("local files: a missing config.json and a corrupt safetensors file are one readable line", async () => {
+  it("local files: dropped files load and generate; a missing config.json and a corrupt safetensors file are one readable line", async () => {
     await withChromium(async ({ page }) => {
       await open(page);
+      await page.evaluate(async () => {
+        const dt = new DataTransfer();
+        for (const name of ["config.json", "tokenizer.json", "model.safetensors"]) {
+          const blob = await (await fetch(`models/mamba2-shakespeare/${name}`)).blob();
+          dt.items.add(new File([blob], name));
+        }
+        document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      await page.waitForFunction(() => document.getElementById("picked")!.textContent !== "");
+      expect(await text(page, "picked")).toBe("3 files: config.json, tokenizer.json, model.safetensors");
+      await load(page, "wasm");
+      expect(await state(page), await text(page, "error")).toBe("ready");
+      expect(await text(page, "status")).toMatch(/^Loaded 3 local files on wasm/);
+      const generated = await generateGreedy(page, 8);
+      expect(generated.length).toBeGreaterThan(10);
+      expect(generated).toBe(CONTINUATION.slice(0, generated.length));
       const pick = (files: [string, Uint8Array][]) =>
         page.setInputFiles("#files", files.map(([name, b]) => ({ name, mimeType: "application/octet-stream", buffer: Buffer.from(b) })));
 
