@@ -33,7 +33,7 @@ describe("GGUF files and quantized models", () => {
   beforeAll(() => {
     f32 = ppl(join(root, "models/mamba2-shakespeare"), "wasm");
   });
-  it.each([["q8_0", 0.01], ["q4_0", 0.1]] as const)("quantize --to %s: llama-quantize's tensors; perplexity within %s of f32's, WASM = reference", async (type, gate) => {
+  it.each([["q8_0", 0.01], ["q4_0", 0.1]] as const)("quantize --to %s: llama-quantize's tensors; perplexity within %s of f32's, WASM and WebGPU = reference", async (type, gate) => {
     const out = join(tmp, type);
     const r = mamba2("quantize", "--to", type, "--out", out);
     expect(r.stderr).toBe("");
@@ -56,12 +56,15 @@ describe("GGUF files and quantized models", () => {
     const reference = ppl(out, "reference");
     expect(Math.abs(wasm / f32 - 1)).toBeLessThan(gate);
     expect(Math.abs(wasm / reference - 1)).toBeLessThan(1e-3);
+    expect(Math.abs(ppl(out, "webgpu") / reference - 1), "webgpu").toBeLessThan(1e-3);
   });
 
-  it("llama.cpp's q4_k file (llama-quantize --pure Q4_K_M, made here): perplexity within 10 % of f32's, WASM = reference", () => {
+  it("llama.cpp's q4_k file (llama-quantize --pure Q4_K_M, made here): perplexity within 10 % of f32's, WASM and WebGPU = reference", () => {
     const wasm = ppl(gguf("q4_k"), "wasm");
     expect(Math.abs(wasm / f32 - 1)).toBeLessThan(0.1);
-    expect(Math.abs(wasm / ppl(gguf("q4_k"), "reference") - 1)).toBeLessThan(1e-3);
+    const reference = ppl(gguf("q4_k"), "reference");
+    expect(Math.abs(wasm / reference - 1)).toBeLessThan(1e-3);
+    expect(Math.abs(ppl(gguf("q4_k"), "webgpu") / reference - 1), "webgpu").toBeLessThan(1e-3);
   });
 
   it("bad quantize flags: one line, exit code 2", () => {
