@@ -35,6 +35,14 @@ describe("webgpu backend", () => {
     be.dispose();
   });
 
+  it("a lost device fails the next call with the reason", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const x = be.zeros([4], "f32");
+    be.device.destroy();
+    await be.device.lost;
+    expect(() => be.kernels.add(x, x, x)).toThrow(/^the WebGPU device was lost \(destroyed\)/);
+  });
+
   it("fails with the reason when there is no WebGPU", async () => {
     await expect(createWebGpuBackend({ gpu: undefined as unknown as GPU, adapter: undefined })).rejects.toThrow(/WebGPU is not available here|no WebGPU adapter/);
   });
