@@ -72,6 +72,22 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
   const listed = () => (listing ??= fetchListing());
   const files = new Map<string, Promise<ByteSource>>();
 
+  /**
+   * A GET retried `retries` times on a network failure (e.g. a kept-alive connection the server closed) or a 5xx,
+   * as downloads are.
+   */
+  async function getRetried(url: string, what: string): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await request(fetchFn, url, { headers: auth }, what);
+        if (res.status < 500 || attempt >= retries) return res;
+        await res.body?.cancel();
+      } catch (e) {
+        if (attempt >= retries) throw e;
+      }
+    }
+  }
+
   async function fetchListing(): Promise<Map<string, FileMeta> | null> {
     const key = keyOf(LISTING);
     const hit = await cache.get(key);
@@ -82,7 +98,7 @@ export function hubFolder(id: string, options: HubOptions = {}): ModelFolder {
       entries = [];
       let url: string | null = `${endpoint}/api/models/${id}/tree/${encodeURIComponent(revision)}?recursive=true`;
       while (url) {
-        const res = await request(fetchFn, url, { headers: auth }, "the repository listing");
+        const res = await getRetried(url, "the repository listing");
         // No API (a plain mirror), or a private repository: files are then looked up one by one.
         if (!res.ok) return (await res.body?.cancel(), null);
         const page = (await res.json().catch(() => null)) as TreeEntry[] | null;
