@@ -71,7 +71,12 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   const alloc = (shape: readonly number[], dtype: GpuTensor["dtype"], splittable: boolean): GpuTensor => {
     const bytes = tensorBytes(shape, dtype);
     const what = `a ${dtype} tensor [${shape.join(", ")}]`;
-    if (bytes <= (splittable ? partBytes : maxBinding)) return { shape: [...shape], dtype, bytes, parts: [{ buffer: buffer(bytes, what), row0: 0, rows: shape[0] ?? 1, size: Math.max(4, Math.ceil(bytes / 4) * 4) }] };
+    // a part binds its whole buffer (the bytes padded to a 4-byte multiple)
+    const part = (row0: number, rows: number, n: number): GpuPart => {
+      const b = buffer(n, what);
+      return { buffer: b, row0, rows, size: b.size };
+    };
+    if (bytes <= (splittable ? partBytes : maxBinding)) return { shape: [...shape], dtype, bytes, parts: [part(0, shape[0] ?? 1, bytes)] };
     const rowBytes = bytes / shape[0];
     if (!splittable || rowBytes > maxBinding) {
       fail(`${what} takes ${mib(bytes)}, more than one storage binding of this device (${mib(maxBinding)}); use shorter prefill chunks or a smaller batch`);
@@ -80,7 +85,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     const parts: GpuPart[] = [];
     for (let row0 = 0; row0 < shape[0]; row0 += perPart) {
       const rows = Math.min(perPart, shape[0] - row0);
-      parts.push({ buffer: buffer(rows * rowBytes, what), row0, rows, size: Math.ceil((rows * rowBytes) / 4) * 4 });
+      parts.push(part(row0, rows, rows * rowBytes));
     }
     return { shape: [...shape], dtype, bytes, parts };
   };
