@@ -99,11 +99,20 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     }
   };
 
+  const scratch = new Map<string, GpuPart>();
   const ctx: Context = {
     runner,
     features: gpu.features,
     dummy: alloc([1], "f32", false),
     workgroupBytes: limits.maxComputeWorkgroupStorageSize,
+    scratch(name, bytes) {
+      const held = scratch.get(name);
+      if (held && held.size >= bytes) return held;
+      if (held) runner.release(held.buffer);
+      const part = alloc([Math.ceil(bytes / 4)], "f32", false).parts[0];
+      scratch.set(name, part);
+      return part;
+    },
   };
 
   const kernels: Kernels<GpuTensor> = {
@@ -162,6 +171,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
       await device.queue.onSubmittedWorkDone();
     },
     dispose() {
+      for (const p of scratch.values()) p.buffer.destroy();
       runner.dispose();
       if (!options.device) device.destroy();
     },

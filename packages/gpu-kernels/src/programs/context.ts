@@ -1,6 +1,6 @@
 import type { GpuFeatures } from "../device.js";
 import type { Runner } from "../runner.js";
-import type { GpuTensor } from "../tensor.js";
+import type { GpuPart, GpuTensor } from "../tensor.js";
 import { GRID, type StoredDType } from "../wgsl.js";
 
 /** What a program needs to encode its dispatches. */
@@ -10,6 +10,11 @@ export interface Context {
   /** A 4-byte binding standing for an absent optional input (bias, mask). */
   readonly dummy: GpuTensor;
   readonly workgroupBytes: number;
+  /**
+   * A device buffer for a program's intermediate values, kept under `name` and reused by later calls (grown when
+   * a call needs more): valid until the next call that asks for the same name.
+   */
+  scratch(name: string, bytes: number): GpuPart;
 }
 
 /** Prefix of every program's source: the grid helper and the variant's constants. */
