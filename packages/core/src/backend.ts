@@ -1,4 +1,5 @@
 import type { Activation } from "./config.js";
+import type { DrawOptions } from "./sampling.js";
 
 /**
  * How a backend stores a tensor. Weights may arrive as f16/bf16 or as quantized blocks (q8_0, q4_0, q4_k: the
@@ -68,6 +69,12 @@ export interface Kernels<T extends Tensor = Tensor> {
   gatedRmsNorm(out: T, y: T, z: T, weight: T, eps: number, groupSize: number): void;
   /** out[r] = the first index of the largest x[r, :]. out i32 [R], x [R, V]. */
   argmax(out: T, x: T): void;
+  /**
+   * Optional (a GPU's, so that a sampled decode step reads back only ids): out[r] = the token that sampling.ts's
+   * drawToken picks from the logits x[r, :] with the draw u[r] in [0, 1), for temperature > 0. out i32 [R],
+   * x [R, V], u [R]. Without it, sampling reads the logits back and draws on the host.
+   */
+  sample?(out: T, x: T, u: T, o: DrawOptions): void;
 }
 
 /** Memory and kernels of one device. The model only talks to this. */

@@ -31,6 +31,6 @@ export { Mamba2Session, type CompleteOptions, type Completion, type FinishReason
 export { Mamba2State } from "./state.js";
 export { deserializeState, modelFingerprint, serializeState, STATE_FORMAT_VERSION } from "./state-bytes.js";
 export { generatedStore, MODEL_SHAPES, shapeConfig, syntheticWeights } from "./synthetic.js";
-export { argmaxOf, checkSampling, Rng, sampleToken, TokenHistory, type SamplingOptions } from "./sampling.js";
+export { argmaxOf, checkSampling, drawOptions, drawToken, Rng, sampleToken, TokenHistory, type DrawOptions, type SamplingOptions } from "./sampling.js";
 export { StopText, type StreamDecoder, type TokenDecoder } from "./text.js";
 export { checkTensors, expectedTensors, loadWeights, type LayerWeights, type ModelWeights, type TensorStore } from "./weights.js";

@@ -5,6 +5,7 @@ import { fail } from "./errors.js";
 import { type HostTensor, isHostTensor } from "./host-tensor.js";
 import type { LoraPair, LoraWeights } from "./lora.js";
 import { Mamba2Session, type GenerateOptions, type GenerationDelta } from "./session.js";
+import type { DrawOptions } from "./sampling.js";
 import type { ModelWeights } from "./weights.js";
 
 export interface ModelOptions {
@@ -16,6 +17,12 @@ export interface ModelOptions {
 }
 
 /** Token ids [B, T] as rows of equal length, or one row. */
+/** A device draw: the sampling options and one uniform number in [0, 1) per row. */
+export interface DeviceDraw {
+  readonly options: DrawOptions;
+  readonly u: Float32Array;
+}
+
 export type TokenIds = readonly (readonly number[])[] | readonly number[];
 
 export interface ForwardOptions<T extends Tensor = Tensor> {
@@ -43,7 +50,7 @@ export interface ForwardResult {
 /** Preallocated activations for one (B, T). */
 interface Workspace<T extends Tensor> {
   ids: T; mask: T; h: T; hn: T; zxbcdt: T; xbc: T; y: T; g: T; mixed: T;
-  lastRows: T; hLast: T; logitsLast: T; logitsAll: T | null; tokens: T;
+  lastRows: T; hLast: T; logitsLast: T; logitsAll: T | null; tokens: T; draws: T;
   /** LoRA intermediates, allocated on first use, by role and shape. */
   scratch: Map<string, T>;
 }
@@ -133,6 +140,21 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return this.backend.readI32(ws.tokens);
   }
 
+  /**
+   * Like nextGreedy, but draws each row's token on the device (`Kernels.sample`, which the backend must have) with
+   * u[b], a uniform draw in [0, 1) per row. Reads back only B ids.
+   */
+  async nextSampled(ids: TokenIds, cache: Mamba2Cache<T>, draw: DeviceDraw, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
+    const sample = this.backend.kernels.sample;
+    if (!sample) fail(`the ${this.backend.name} backend cannot sample on the device`);
+    const input = this.input(ids);
+    if (draw.u.length !== input.batch) fail(`nextSampled: ${draw.u.length} draws for ${input.batch} rows`);
+    this.backend.write(this.workspace(input.batch, input.steps).draws, draw.u); // before the step: one submit
+    const ws = this.run(input, attentionMask, cache);
+    sample.call(this.backend.kernels, ws.tokens, this.head(ws, "last"), ws.draws, draw.options);
+    return this.backend.readI32(ws.tokens);
+  }
+
   /** Like nextGreedy, but returns the last position's logits [B, V] for sampling on the host. */
   async nextLogits(ids: TokenIds, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Float32Array> {
     const ws = this.run(this.input(ids), attentionMask, cache);
@@ -212,13 +234,13 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const ws = this.workspace(batch, steps);
     const { backend: be, weights: w, config: c, dims: d, lora } = this;
     const k = be.kernels;
+    if (mask) be.write(ws.mask, mask); // every write before the first kernel: one submit per call on a GPU
     if (input.ids) {
       be.write(ws.ids, input.ids);
       this.embedInto(ws);
     } else {
       be.write(ws.h, input.embeds!);
     }
-    if (mask) be.write(ws.mask, mask);
     const maskT = mask ? ws.mask : null;
     const eps = c.layer_norm_epsilon;
     w.layers.forEach((lw, l) => {
@@ -316,6 +338,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
       logitsLast: f32(batch, V),
       logitsAll: null, // allocated on first use: [B·T, V] can be large
       tokens: be.zeros([batch], "i32"),
+      draws: f32(batch),
       scratch: new Map(),
     };
     be.write(ws.lastRows, Int32Array.from({ length: batch }, (_, b) => b * steps + steps - 1));

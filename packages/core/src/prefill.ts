@@ -7,7 +7,7 @@
 import type { Tensor } from "./backend.js";
 import type { Mamba2Cache } from "./cache.js";
 import { fail } from "./errors.js";
-import type { Mamba2Model } from "./model.js";
+import type { DeviceDraw, Mamba2Model } from "./model.js";
 
 /** Tokens per model call while prefilling, unless an option says otherwise. */
 export const DEFAULT_PREFILL_CHUNK = 2048;
@@ -32,8 +32,10 @@ export type Next = { readonly ids: Int32Array } | { readonly logits: Float32Arra
 
 export interface FeedOptions {
   chunk: number;
-  /** "ids": argmax on the device (greedy), "logits": the last position's logits. */
+  /** "ids": picked on the device (argmax, or drawn with `draw`), "logits": the last position's logits. */
   want: "ids" | "logits";
+  /** With "ids": the draw to make on the device (called once, when the last slice runs); none: greedy. */
+  draw?: () => DeviceDraw;
   /** Checked before each slice. */
   signal?: AbortSignal;
 }
@@ -52,7 +54,7 @@ export async function feed<T extends Tensor>(
     if (end < steps) {
       await model.forward(slice, { cache, attentionMask: sliceMask, logits: "none" });
     } else if (o.want === "ids") {
-      return { ids: await model.nextGreedy(slice, cache, sliceMask) };
+      return { ids: await (o.draw ? model.nextSampled(slice, cache, o.draw(), sliceMask) : model.nextGreedy(slice, cache, sliceMask)) };
     } else {
       return { logits: await model.nextLogits(slice, cache, sliceMask) };
     }

@@ -106,8 +106,24 @@ function penalized(logits: ArrayLike<number>, o: SamplingOptions, history: Token
 /** Draws a token from one row of logits (see the header for the order of the steps). */
 export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng, history?: TokenHistory): number {
   const x = penalized(logits, o, history);
+  return (o.temperature ?? 0) === 0 ? argmaxOf(x) : drawToken(x, o, rng.next());
+}
+
+/** What a device needs to draw a token itself (no penalties): see `Kernels.sample`. */
+export interface DrawOptions {
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly minP: number;
+}
+
+export function drawOptions(o: SamplingOptions): DrawOptions {
+  return { temperature: o.temperature ?? 0, topK: o.topK ?? 0, topP: o.topP ?? 1, minP: o.minP ?? 0 };
+}
+
+/** Steps 2–6 for temperature > 0, with the generator's draw `u` in [0, 1). */
+export function drawToken(x: ArrayLike<number>, o: SamplingOptions, u: number): number {
   const temperature = o.temperature ?? 0;
-  if (temperature === 0) return argmaxOf(x);
   const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[b] - x[a] || a - b);
   const k = o.topK ? Math.min(o.topK, order.length) : order.length;
   const max = x[order[0]];
@@ -133,10 +149,10 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
   while (keep > 1 && weights[keep - 1] < minP) keep--; // weights[0] = 1 is the largest
   total = 0;
   for (let i = 0; i < keep; i++) total += weights[i];
-  let u = rng.next() * total;
+  let rest = u * total;
   for (let i = 0; i < keep; i++) {
-    u -= weights[i];
-    if (u < 0) return order[i];
+    rest -= weights[i];
+    if (rest < 0) return order[i];
   }
   return order[keep - 1];
 }

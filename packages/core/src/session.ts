@@ -14,7 +14,7 @@ import { fail } from "./errors.js";
 import { nllOf } from "./loss.js";
 import type { Mamba2Model, TokenIds } from "./model.js";
 import { checkPrefillChunk, feed, type FeedOptions, leftPad, type Next } from "./prefill.js";
-import { checkSampling, hasPenalties, Rng, sampleToken, type SamplingOptions, TokenHistory } from "./sampling.js";
+import { checkSampling, drawOptions, hasPenalties, Rng, sampleToken, type SamplingOptions, TokenHistory } from "./sampling.js";
 import { Mamba2State } from "./state.js";
 import { checkStops, StopText, type TokenDecoder } from "./text.js";
 
@@ -95,18 +95,23 @@ export class Mamba2Session<T extends Tensor = Tensor> {
     const rows = rowsOf(input);
     const state = this.prepare(rows, options.seed);
     const texts = Array.from({ length: state.batch }, () => new StopText(options.decoder, stops));
-    const onDevice = !options.temperature && !hasPenalties(options) && !options.logprobs && maxNew > 0;
+    // Greedy, and sampling where the backend can draw on the device, read back only ids (no penalties or logprobs:
+    // those need the logits on the host). A device draw takes the same one number per row from each row's generator.
+    const sampled = (options.temperature ?? 0) > 0;
+    const onDevice = !hasPenalties(options) && !options.logprobs && maxNew > 0 && (!sampled || this.model.backend.kernels.sample !== undefined);
     const want = onDevice ? "ids" : "logits";
+    const done = Array<boolean>(state.batch).fill(false);
+    const drawOn = drawOptions(options);
+    const draw = onDevice && sampled ? () => ({ options: drawOn, u: Float32Array.from(state.rngs, (rng, b) => (done[b] ? 0 : rng.next())) }) : undefined;
     const { signal } = options;
 
-    let next = await this.feedInput(state, rows, { chunk, want, signal });
-    const done = Array<boolean>(state.batch).fill(false);
+    let next = await this.feedInput(state, rows, { chunk, want, draw, signal });
     const vocab = this.model.dims.vocab;
     for (let step = 0; step < maxNew; step++) {
       if (step > 0) {
         const ids = Array.from(state.pending!, (t) => [t]);
         const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : null;
-        next = await feed(this.model, ids, mask, state.cache, { chunk, want, signal });
+        next = await feed(this.model, ids, mask, state.cache, { chunk, want, draw, signal });
       }
       const pending = state.pending ? Int32Array.from(state.pending) : new Int32Array(state.batch);
       const deltas: GenerationDelta[] = [];

@@ -13,6 +13,7 @@ import { embedding } from "./programs/embedding.js";
 import { gatedRmsNorm } from "./programs/gated-rms-norm.js";
 import { matmul } from "./programs/matmul.js";
 import { rmsNorm } from "./programs/rms-norm.js";
+import { sample } from "./programs/sample.js";
 import { ssdScan } from "./programs/ssd-scan.js";
 import { ssmStep } from "./programs/ssm-step.js";
 import { Runner } from "./runner.js";
@@ -125,6 +126,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     ssmStep: (y, xbc, zxbcdt, w, state, mask, p) => ssmStep(ctx, y, xbc, zxbcdt, w, state, mask, p),
     gatedRmsNorm: (out, y, z, w, eps, groupSize) => gatedRmsNorm(ctx, out, y, z, w, eps, groupSize),
     argmax: (out, x) => argmax(ctx, out, x),
+    sample: (out, x, u, o) => sample(ctx, out, x, u, o),
   };
 
   const read = async (t: GpuTensor): Promise<ArrayBuffer> => {

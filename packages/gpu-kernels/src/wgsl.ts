@@ -108,8 +108,8 @@ fn ${name}_row4(row: u32, j: u32, len: u32) -> vec4<f32> { return ${name}_quad(r
 
 /**
  * `struct Lane` (entry-point builtins) and workgroup reductions over WORKGROUP = 256 invocations:
- * `wg_sum(v, lane)` and `wg_argmax(v, i, lane)` (the largest v, the smallest i among equals). Every invocation
- * must call them (uniform control flow).
+ * `wg_sum(v, lane)`, `wg_sum4(v: vec4<f32>, lane)` and `wg_argmax(v, i, lane)` (the largest v, the smallest i
+ * among equals). Every invocation must call them (uniform control flow).
  */
 export function reductions(f: GpuFeatures): string {
   if (!f.subgroups) {
@@ -124,6 +124,18 @@ fn wg_sum(v: f32, lane: Lane) -> f32 {
     workgroupBarrier();
   }
   let r = red_v[0];
+  workgroupBarrier();
+  return r;
+}
+var<workgroup> red_4: array<vec4<f32>, 256>;
+fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
+  red_4[lane.id] = v;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (lane.id < s) { red_4[lane.id] += red_4[lane.id + s]; }
+    workgroupBarrier();
+  }
+  let r = red_4[0];
   workgroupBarrier();
   return r;
 }
@@ -158,6 +170,16 @@ fn wg_sum(v: f32, lane: Lane) -> f32 {
   workgroupBarrier();
   var total = 0.0;
   for (var k = 0u; k < 256u / lane.sg_size; k++) { total += red_v[k]; }
+  workgroupBarrier();
+  return total;
+}
+var<workgroup> red_4: array<vec4<f32>, 256>;
+fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
+  let s = subgroupAdd(v);
+  if (lane.sg_id == 0u) { red_4[lane.id / lane.sg_size] = s; }
+  workgroupBarrier();
+  var total = vec4<f32>(0.0);
+  for (var k = 0u; k < 256u / lane.sg_size; k++) { total += red_4[k]; }
   workgroupBarrier();
   return total;
 }

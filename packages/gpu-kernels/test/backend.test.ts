@@ -1,5 +1,6 @@
 // What the WebGPU backend promises beyond the kernels: one submit per decode step, its profiler, clear errors.
 import { fileURLToPath } from "node:url";
+import { generateAll } from "@mamba2/core";
 import { loadModelFromDir } from "@mamba2/core/node";
 import { describe, expect, it } from "vitest";
 import { createWebGpuBackend } from "../src/index.js";
@@ -16,6 +17,19 @@ describe("webgpu backend", () => {
     const before = be.submits;
     for (let i = 0; i < 3; i++) next = await model.nextGreedy([next[0]], cache);
     expect(be.submits - before).toBe(3);
+    be.dispose();
+  });
+
+  it("samples on the GPU: one submit per step, the reference's tokens for the same seed", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const model = await loadModelFromDir(tiny, { backend: be });
+    const reference = await loadModelFromDir(tiny);
+    const options = { temperature: 0.9, topK: 20, topP: 0.9, minP: 0.02, seed: [5, 6], maxNewTokens: 12, eosTokenId: null };
+    const prompts = [[1, 2, 3], [4, 5]];
+    const before = be.submits;
+    const tokens = await generateAll(model, prompts, options);
+    expect(be.submits - before, "one per step: prefill, then 11 decode steps").toBe(12);
+    expect(tokens).toEqual(await generateAll(reference, prompts, options));
     be.dispose();
   });
 

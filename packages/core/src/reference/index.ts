@@ -9,6 +9,7 @@ import { embedding } from "./ops/embedding.js";
 import { gatedRmsNorm } from "./ops/gated-rms-norm.js";
 import { matmul } from "./ops/matmul.js";
 import { rmsNorm } from "./ops/rms-norm.js";
+import { sample } from "./ops/sample.js";
 import { ssdScan } from "./ops/ssd-scan.js";
 import { ssmStep } from "./ops/ssm-step.js";
 import { RefTensor } from "./tensor.js";
@@ -16,7 +17,7 @@ import { RefTensor } from "./tensor.js";
 export { RefTensor };
 
 const kernels: Kernels<RefTensor> = {
-  embedding, rmsNorm, matmul, add, causalConv1d, ssdScan, ssmStep, gatedRmsNorm, argmax,
+  embedding, rmsNorm, matmul, add, causalConv1d, ssdScan, ssmStep, gatedRmsNorm, argmax, sample,
 };
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -2,4 +2,5 @@
 export { type Golden, maxAbs, maxAbsDiff, readGoldens, relErr } from "./compare.js";
 export { conformanceSuite, KERNEL_TOLERANCE, nmse } from "./conformance.js";
 export { FIXTURES, GOLDEN_TOLERANCE, goldenSuite } from "./golden-suite.js";
+export { samplingSuite } from "./sampling-suite.js";
 export { transformersSuite } from "./transformers-suite.js";
