@@ -75,6 +75,16 @@ export interface Kernels<T extends Tensor = Tensor> {
    * x [R, V], u [R]. Without it, sampling reads the logits back and draws on the host.
    */
   sample?(out: T, x: T, u: T, o: DrawOptions): void;
+  /**
+   * Optional fusion (fewer dispatches per decode step on a GPU): out = rmsNorm(x, normWeight, eps)·wᵀ + bias, the
+   * same as rmsNorm then matmul. out [R, O], x [R, I], normWeight [I], w [O, I].
+   */
+  rmsNormMatmul?(out: T, x: T, normWeight: T, eps: number, w: T, bias: T | null): void;
+  /**
+   * Optional fusion: out += gatedRmsNorm(y, z, normWeight, eps, groupSize)·wᵀ + bias, the same as gatedRmsNorm,
+   * matmul and add (the residual connection). out [R, O], y [R, E], z [R, S], w [O, E].
+   */
+  gatedNormMatmulAdd?(out: T, y: T, z: T, normWeight: T, eps: number, groupSize: number, w: T, bias: T | null): void;
 }
 
 /** Memory and kernels of one device. The model only talks to this. */

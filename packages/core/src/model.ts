@@ -108,6 +108,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     try {
       const ws = this.run(input, options.attentionMask, cache, layerOut);
       const logits = mode === "none" ? null : this.head(ws, mode);
+      if (options.hidden && mode !== "all") this.finalNorm(ws);
       return {
         logits: logits ? await b.readF32(logits) : null,
         hidden: options.hidden ? await b.readF32(ws.hn) : null,
@@ -226,7 +227,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return flat.every((v) => v === 1) ? null : flat;
   }
 
-  /** The blocks and norm_f: leaves the final normalized hidden state in ws.hn. */
+  /** The blocks: leaves the last hidden state (before norm_f) in ws.h. */
   private run(input: RunInput, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null): Workspace<T> {
     const { batch, steps } = input;
     if (cache.batch !== batch) fail(`cache holds ${cache.batch} sequences but the input has ${batch} rows`);
@@ -244,19 +245,27 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const maskT = mask ? ws.mask : null;
     const eps = c.layer_norm_epsilon;
     w.layers.forEach((lw, l) => {
-      k.rmsNorm(ws.hn, ws.h, lw.norm, eps);
-      k.matmul(ws.zxbcdt, ws.hn, lw.inProj, lw.inProjBias);
-      this.addLora(ws, ws.zxbcdt, ws.hn, lora?.inProj[l]);
+      // the fused kernels where the backend has them (and no adapter needs the normalized input)
+      if (k.rmsNormMatmul && !lora?.inProj[l]) {
+        k.rmsNormMatmul(ws.zxbcdt, ws.h, lw.norm, eps, lw.inProj, lw.inProjBias);
+      } else {
+        k.rmsNorm(ws.hn, ws.h, lw.norm, eps);
+        k.matmul(ws.zxbcdt, ws.hn, lw.inProj, lw.inProjBias);
+        this.addLora(ws, ws.zxbcdt, ws.hn, lora?.inProj[l]);
+      }
       k.causalConv1d(ws.xbc, ws.zxbcdt, d.inner, lw.convWeight, lw.convBias, cache.conv[l], maskT, c.hidden_act);
       const ssm = steps === 1 ? k.ssmStep : k.ssdScan;
       ssm(ws.y, ws.xbc, ws.zxbcdt, { dtBias: lw.dtBias, A: lw.A, D: lw.D }, cache.ssm[l], maskT, this.ssm);
-      k.gatedRmsNorm(ws.g, ws.y, ws.zxbcdt, lw.gatedNorm, eps, this.gatedNormGroup);
-      k.matmul(ws.mixed, ws.g, lw.outProj, lw.outProjBias);
-      this.addLora(ws, ws.mixed, ws.g, lora?.outProj[l]);
-      k.add(ws.h, ws.h, ws.mixed);
+      if (k.gatedNormMatmulAdd && !lora?.outProj[l]) {
+        k.gatedNormMatmulAdd(ws.h, ws.y, ws.zxbcdt, lw.gatedNorm, eps, this.gatedNormGroup, lw.outProj, lw.outProjBias);
+      } else {
+        k.gatedRmsNorm(ws.g, ws.y, ws.zxbcdt, lw.gatedNorm, eps, this.gatedNormGroup);
+        k.matmul(ws.mixed, ws.g, lw.outProj, lw.outProjBias);
+        this.addLora(ws, ws.mixed, ws.g, lora?.outProj[l]);
+        k.add(ws.h, ws.h, ws.mixed);
+      }
       if (layerOut) be.copy(layerOut[l], ws.h);
     });
-    k.rmsNorm(ws.hn, ws.h, w.normF, eps);
     cache.seqLen += steps;
     return ws;
   }
@@ -300,18 +309,32 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     for (const t of [...Object.values(tensors), ...scratch.values()]) if (t) this.backend.free(t);
   }
 
-  /** lm_head over every position [B·T, V] or over the last position of each row [B, V]. */
+  /** ws.hn ← norm_f(ws.h). */
+  private finalNorm(ws: Workspace<T>): void {
+    this.backend.kernels.rmsNorm(ws.hn, ws.h, this.weights.normF, this.config.layer_norm_epsilon);
+  }
+
+  /** norm_f, then lm_head over every position [B·T, V] or over the last position of each row [B, V]. */
   private head(ws: Workspace<T>, which: "all" | "last"): T {
     const k = this.backend.kernels;
+    const lora = this.lora?.lmHead;
+    const oneStep = ws.h.shape[0] === ws.hLast.shape[0];
+    if (which === "last" && oneStep && k.rmsNormMatmul && !lora) {
+      // a decode step: the rows are the last positions, the norm folded into lm_head
+      k.rmsNormMatmul(ws.logitsLast, ws.h, this.weights.normF, this.config.layer_norm_epsilon, this.weights.lmHead, null);
+      return ws.logitsLast;
+    }
+    this.finalNorm(ws);
     if (which === "all") {
       ws.logitsAll ??= this.backend.zeros([ws.hn.shape[0], this.dims.vocab], "f32");
       k.matmul(ws.logitsAll, ws.hn, this.weights.lmHead, null);
-      this.addLora(ws, ws.logitsAll, ws.hn, this.lora?.lmHead);
+      this.addLora(ws, ws.logitsAll, ws.hn, lora);
       return ws.logitsAll;
     }
-    k.embedding(ws.hLast, ws.hn, ws.lastRows);
-    k.matmul(ws.logitsLast, ws.hLast, this.weights.lmHead, null);
-    this.addLora(ws, ws.logitsLast, ws.hLast, this.lora?.lmHead);
+    const last = oneStep ? ws.hn : ws.hLast;
+    if (!oneStep) k.embedding(ws.hLast, ws.hn, ws.lastRows);
+    k.matmul(ws.logitsLast, last, this.weights.lmHead, null);
+    this.addLora(ws, ws.logitsLast, last, lora);
     return ws.logitsLast;
   }
 

@@ -2,35 +2,97 @@ import source from "../shaders/matmul.wgsl";
 import type { GpuTensor } from "../tensor.js";
 import { compose, Params, weightAccess } from "../wgsl.js";
 import { type Context, groupsOf, header, storedDType } from "./context.js";
+import { gatedRmsNorm } from "./gated-rms-norm.js";
+import { rmsNorm } from "./rms-norm.js";
 
 /** Rows up to which the weight-streaming gemv beats the tiled gemm (decode and small batches). */
 const GEMV_MAX_ROWS = 8;
 /** Outputs per gemv workgroup (32 invocations each). */
 const RW = 8;
 
-/** out = x·wᵀ + bias, one dispatch per part of w: gemv for few rows, the tiled gemm otherwise. */
-export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor, bias: GpuTensor | null): void {
+/** A norm folded into the gemv's loads of x: RMSNorm, or the gated RMSNorm over the whole width (x = y ⊙ silu(z)). */
+type Prologue = { readonly weight: GpuTensor; readonly eps: number; readonly z?: GpuTensor };
+
+interface Fusion {
+  readonly prologue?: Prologue;
+  /** Add the product to out (the residual). */
+  readonly accumulate?: boolean;
+}
+
+/** How the gemv reads x: as is, or as a norm's input with the norm's weight as its gain. */
+function xAccess(pro: Prologue | undefined, vec4: boolean): string {
+  const plain = weightAccess("x", 2, "f32", vec4);
+  if (!pro) return `${plain}\nfn x_gain4(j: u32) -> vec4<f32> { return vec4<f32>(1.0); }`;
+  const gain = `${weightAccess("nw", 5, "f32", vec4)}\nfn x_gain4(j: u32) -> vec4<f32> { return nw_row4(0u, j, p.in_dim); }`;
+  if (!pro.z) return `${plain}\n${gain}`;
+  // x = y ⊙ silu(z), z the first columns of rows of z_stride values (read one at a time: any alignment)
+  const zRow = vec4
+    ? "let k = r * p.z_stride + 4u * j; let z = vec4<f32>(zs[k], zs[k + 1u], zs[k + 2u], zs[k + 3u]);"
+    : "let z = vec4<f32>(zs[r * p.z_stride + j], 0.0, 0.0, 0.0);";
+  return `${weightAccess("y", 2, "f32", vec4)}
+@group(0) @binding(6) var<storage, read> zs: array<f32>;
+fn x_row4(r: u32, j: u32, len: u32) -> vec4<f32> { ${zRow} return y_row4(r, j, len) * z / (1.0 + exp(-z)); }
+fn x_at(i: u32) -> f32 { let z = zs[(i / p.in_dim) * p.z_stride + i % p.in_dim]; return y_at(i) * z / (1.0 + exp(-z)); }
+${gain}`;
+}
+
+/**
+ * out (+)= x·wᵀ + bias, one dispatch per part of w: gemv for few rows, the tiled gemm otherwise (a prologue only
+ * with the gemv: see rmsNormMatmul and gatedNormMatmulAdd).
+ */
+export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor, bias: GpuTensor | null, fusion: Fusion = {}): void {
   const [outDim, inDim] = w.shape;
   const rows = x.bytes / 4 / inDim;
   const dtype = storedDType(w);
   const vec = inDim % 4 === 0 ? 4 : 1;
   const gemv = rows <= GEMV_MAX_ROWS;
+  const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const key = `matmul/${dtype}/${vec}/${rx}`;
+  const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
+  const acc = fusion.accumulate ? 1 : 0;
+  const key = `matmul/${dtype}/${vec}/${rx}/${norm}/${acc}`;
   const code = () => compose(
-    header({ VEC: vec, RX: rx, RW }),
-    weightAccess("x", 2, "f32", vec === 4),
+    header({ VEC: vec, RX: rx, RW, NORM: pro ? 1 : 0, ACC: acc }),
+    xAccess(pro, vec === 4),
     weightAccess("w", 3, dtype, vec === 4),
     source,
   );
+  const zStride = pro?.z ? pro.z.shape[pro.z.shape.length - 1] : 0;
   for (const part of w.parts) {
     ctx.runner.dispatch({
       key,
       entry: gemv ? "gemv" : "gemm",
       source: code,
-      params: new Params().u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0).bytes(),
-      bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0]],
+      params: new Params().u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0).bytes(),
+      bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null],
       workgroups: gemv ? groupsOf(part.rows, RW) : groupsOf(rows, 64) * groupsOf(part.rows, 64),
     });
   }
+}
+
+/** A scratch tensor of the size of `like`, as rows of `cols` values. */
+function scratchLike(ctx: Context, name: string, like: GpuTensor, cols: number): GpuTensor {
+  return { shape: [like.bytes / 4 / cols, cols], dtype: "f32", bytes: like.bytes, parts: [ctx.scratch(name, like.bytes)] };
+}
+
+/** out = rmsNorm(x)·wᵀ + bias: one gemv for few rows; otherwise the norm into scratch, then the gemm. */
+export function rmsNormMatmul(ctx: Context, out: GpuTensor, x: GpuTensor, weight: GpuTensor, eps: number, w: GpuTensor, bias: GpuTensor | null): void {
+  if (x.bytes / 4 / w.shape[1] <= GEMV_MAX_ROWS) return matmul(ctx, out, x, w, bias, { prologue: { weight, eps } });
+  const normed = scratchLike(ctx, "rms-norm-matmul", x, w.shape[1]);
+  rmsNorm(ctx, normed, x, weight, eps);
+  matmul(ctx, out, normed, w, bias);
+}
+
+/**
+ * out += gatedRmsNorm(y, z)·wᵀ + bias: one gemv for few rows and the whole-width norm; otherwise the norm into
+ * scratch, then the product added to out.
+ */
+export function gatedNormMatmulAdd(
+  ctx: Context, out: GpuTensor, y: GpuTensor, z: GpuTensor, weight: GpuTensor, eps: number, groupSize: number, w: GpuTensor, bias: GpuTensor | null,
+): void {
+  const e = w.shape[1];
+  if (y.bytes / 4 / e <= GEMV_MAX_ROWS && groupSize === e) return matmul(ctx, out, y, w, bias, { prologue: { weight, eps, z }, accumulate: true });
+  const g = scratchLike(ctx, "gated-norm-matmul", y, e);
+  gatedRmsNorm(ctx, g, y, z, weight, eps, groupSize);
+  matmul(ctx, out, g, w, bias, { accumulate: true });
 }

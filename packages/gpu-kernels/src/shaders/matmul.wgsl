@@ -1,13 +1,16 @@
-// out[r, o0 + o] = Σ_i x[r, i]·w[o, i] + bias[o0 + o], for the part of w holding rows o0..o0 + part_rows − 1
+// out[r, o0 + o] (+)= Σ_i x[r, i]·w[o, i] + bias[o0 + o], for the part of w holding rows o0..o0 + part_rows − 1
 // (a matrix larger than a binding is multiplied part by part). out f32 [R, O], x f32 [R, I], w [O, I]
 // (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
-// Completed by programs/matmul.ts with: GRID, `x_at`/`w_at` and `x_row4`/`w_row4` (vec4 loads
-// when I % 4 == 0), and the constants VEC (4 or 1: elements per load), RX and RW (gemv tile).
+// Completed by programs/matmul.ts with: GRID, `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
+// `x_gain4`, and the constants VEC (4 or 1: elements per load), RX and RW (gemv tile), NORM and ACC:
+//   NORM = 1 (gemv only): x is a norm's input, x_gain4 its weight: out = (Σ_i x·gain·w)·rsqrt(mean_i(x²) + eps),
+//            an RMSNorm (or, with x = y ⊙ silu(z), the gated one) folded into the product;
+//   ACC = 1: the result is added to out (the residual connection).
 //   gemv: few rows (decode): a workgroup computes RX rows × RW outputs, 256 / RW invocations per output
 //         striding over I (coalesced loads of its weight row), then a tree reduction in workgroup memory.
 //   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
 //         4 × 4 outputs per invocation.
-struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32 }
+struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
@@ -15,10 +18,12 @@ struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, h
 fn store(r: u32, o: u32, v: f32) {
   var b = 0.0;
   if (p.has_bias != 0u) { b = bias[p.o0 + o]; }
-  out[r * p.out_dim + p.o0 + o] = v + b;
+  let i = r * p.out_dim + p.o0 + o;
+  if (ACC == 1u) { out[i] = out[i] + (v + b); } else { out[i] = v + b; }
 }
 
 var<workgroup> seg: array<f32, RX * 256>;
+var<workgroup> seg_ss: array<f32, RX * 256>;
 
 @compute @workgroup_size(256)
 fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -29,23 +34,43 @@ fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let r_base = (index / blocks) * RX;
   let lane = lid % lanes;
   var acc: array<f32, RX>;
+  var ss: array<f32, RX>;
   if (o < p.part_rows) {
     for (var j = lane; j < p.in_dim / VEC; j += lanes) {
       let wv = w_row4(o, j, p.in_dim);
+      let gain = x_gain4(j);
       for (var rx = 0u; rx < RX; rx++) {
-        if (r_base + rx < p.rows) { acc[rx] += dot(x_row4(r_base + rx, j, p.in_dim), wv); }
+        if (r_base + rx < p.rows) {
+          let xv = x_row4(r_base + rx, j, p.in_dim);
+          acc[rx] += dot(xv * gain, wv);
+          if (NORM == 1u) { ss[rx] += dot(xv, xv); }
+        }
       }
     }
   }
   // sum each output's `lanes` partial sums: a tree in workgroup memory, all RX rows at once
-  for (var rx = 0u; rx < RX; rx++) { seg[rx * 256u + lid] = acc[rx]; }
+  for (var rx = 0u; rx < RX; rx++) {
+    seg[rx * 256u + lid] = acc[rx];
+    if (NORM == 1u) { seg_ss[rx * 256u + lid] = ss[rx]; }
+  }
   workgroupBarrier();
   for (var s = lanes / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { for (var rx = 0u; rx < RX; rx++) { seg[rx * 256u + lid] += seg[rx * 256u + lid + s]; } }
+    if (lane < s) {
+      for (var rx = 0u; rx < RX; rx++) {
+        seg[rx * 256u + lid] += seg[rx * 256u + lid + s];
+        if (NORM == 1u) { seg_ss[rx * 256u + lid] += seg_ss[rx * 256u + lid + s]; }
+      }
+    }
     workgroupBarrier();
   }
   if (lane == 0u && o < p.part_rows) {
-    for (var rx = 0u; rx < RX; rx++) { if (r_base + rx < p.rows) { store(r_base + rx, o, seg[rx * 256u + lid]); } }
+    for (var rx = 0u; rx < RX; rx++) {
+      if (r_base + rx < p.rows) {
+        var scale = 1.0;
+        if (NORM == 1u) { scale = inverseSqrt(seg_ss[rx * 256u + lid] / f32(p.in_dim) + p.eps); }
+        store(r_base + rx, o, seg[rx * 256u + lid] * scale);
+      }
+    }
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The fused-kernel suite: a backend's optional fusions (rmsNormMatmul, gatedNormMatmulAdd) against the
+ * reference running the ops they stand for, on few rows (where a GPU folds the norm into its gemv) and many, odd
+ * widths, whole and grouped gated norms, every float dtype and a quantized one; outputs compared like the
+ * conformance suite's.
+ */
+import { describe, expect, it } from "vitest";
+import { type Backend, DEFAULT_WEIGHT_DTYPES, type Tensor, type WeightDType } from "../backend.js";
+import { fromFloat32 as weightBytes } from "../dtype.js";
+import { createReferenceBackend } from "../reference/index.js";
+import { Rng } from "../sampling.js";
+import { relErr } from "./compare.js";
+import { KERNEL_TOLERANCE, nmse } from "./conformance.js";
+
+interface Case {
+  name: string;
+  kernel: "rmsNormMatmul" | "gatedNormMatmulAdd";
+  dtype: WeightDType;
+  run<T extends Tensor>(b: Backend<T>, fused: boolean): T;
+}
+
+function tensor<T extends Tensor>(b: Backend<T>, shape: number[], rng: Rng, scale = 1): T {
+  const t = b.zeros(shape, "f32");
+  b.write(t, Float32Array.from({ length: shape.reduce((a, c) => a * c, 1) }, () => (rng.next() * 2 - 1) * scale));
+  return t;
+}
+
+function weight<T extends Tensor>(b: Backend<T>, shape: number[], dtype: WeightDType, rng: Rng): T {
+  const n = shape.reduce((a, c) => a * c, 1);
+  return b.weight(shape, dtype, weightBytes(Float32Array.from({ length: n }, () => rng.next() * 2 - 1), dtype));
+}
+
+function normCase(rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Case {
+  return {
+    name: `rmsNormMatmul R=${rows} O=${outDim} I=${inDim} ${dtype}${bias ? " +bias" : ""}`,
+    kernel: "rmsNormMatmul",
+    dtype,
+    run(b, fused) {
+      const rng = new Rng(rows * 1000 + inDim);
+      const x = tensor(b, [rows, inDim], rng, 3);
+      const nw = weight(b, [inDim], "f32", rng);
+      const w = weight(b, [outDim, inDim], dtype, rng);
+      const bb = bias ? weight(b, [outDim], "f32", rng) : null;
+      const out = b.zeros([rows, outDim], "f32");
+      if (fused) b.kernels.rmsNormMatmul!(out, x, nw, 1e-5, w, bb);
+      else {
+        const hn = b.zeros([rows, inDim], "f32");
+        b.kernels.rmsNorm(hn, x, nw, 1e-5);
+        b.kernels.matmul(out, hn, w, bb);
+      }
+      return out;
+    },
+  };
+}
+
+function gatedCase(rows: number, outDim: number, e: number, zExtra: number, group: number, dtype: WeightDType, bias: boolean): Case {
+  return {
+    name: `gatedNormMatmulAdd R=${rows} O=${outDim} E=${e} S=${e + zExtra} group=${group} ${dtype}${bias ? " +bias" : ""}`,
+    kernel: "gatedNormMatmulAdd",
+    dtype,
+    run(b, fused) {
+      const rng = new Rng(rows * 1000 + e);
+      const y = tensor(b, [1, rows, 2, e / 2], rng, 2); // as the model's [B, T, H, P]
+      const z = tensor(b, [rows, e + zExtra], rng, 3);
+      const nw = weight(b, [e], "f32", rng);
+      const w = weight(b, [outDim, e], dtype, rng);
+      const bb = bias ? weight(b, [outDim], "f32", rng) : null;
+      const out = tensor(b, [rows, outDim], rng); // the residual
+      if (fused) b.kernels.gatedNormMatmulAdd!(out, y, z, nw, 1e-5, group, w, bb);
+      else {
+        const g = b.zeros([rows, e], "f32");
+        const mixed = b.zeros([rows, outDim], "f32");
+        b.kernels.gatedRmsNorm(g, y, z, nw, 1e-5, group);
+        b.kernels.matmul(mixed, g, w, bb);
+        b.kernels.add(out, out, mixed);
+      }
+      return out;
+    },
+  };
+}
+
+const CASES: Case[] = [
+  normCase(1, 37, 64, "f32", true),
+  normCase(3, 50, 30, "f16", false),
+  normCase(8, 33, 96, "q8_0", true),
+  normCase(2, 21, 256, "q4_k", false),
+  normCase(13, 20, 24, "bf16", true),
+  gatedCase(1, 29, 64, 13, 64, "f32", true),
+  gatedCase(4, 30, 42, 7, 42, "f16", false),
+  gatedCase(8, 24, 32, 6, 32, "q4_0", true),
+  gatedCase(2, 40, 48, 5, 16, "f32", false),
+  gatedCase(11, 16, 40, 3, 40, "bf16", true),
+];
+
+/** Registers the suite with vitest; a backend without a fusion skips its cases. */
+export function fusedSuite<T extends Tensor>(name: string, makeBackend: () => Backend<T> | Promise<Backend<T>>): void {
+  describe(`${name} fused kernels against the reference's ops`, () => {
+    const reference = createReferenceBackend();
+    let backend: Backend<T>;
+    it.for(CASES)("$name", async (c, ctx) => {
+      backend ??= await makeBackend();
+      if (!backend.kernels[c.kernel]) ctx.skip(`the ${backend.name} backend has no ${c.kernel}`);
+      if (!(backend.weightDTypes ?? DEFAULT_WEIGHT_DTYPES).includes(c.dtype)) ctx.skip(`the ${backend.name} backend does not read ${c.dtype}`);
+      const want = await reference.readF32(c.run(reference, false));
+      const got = await backend.readF32(c.run(backend, true));
+      expect(relErr(got, want), "max |Δ| / scale").toBeLessThan(KERNEL_TOLERANCE.rel);
+      expect(nmse(got, want), "NMSE").toBeLessThan(KERNEL_TOLERANCE.nmse);
+    });
+  });
+}
