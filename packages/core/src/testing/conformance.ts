@@ -168,6 +168,9 @@ function fixedCases(): Case[] {
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 4, false),
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 8, true),
     ssmCase("ssdScan", 1, 9, 4, 8, 1, 16, 32, false),
+    // several chunks of a GPU's (at most 64 positions) and of the model's: a model's head sizes, then odd ones
+    ssmCase("ssdScan", 1, 300, 4, 64, 1, 128, 256, false),
+    ssmCase("ssdScan", 2, 200, 6, 24, 3, 40, 50, true),
     ssmCase("ssmStep", 3, 1, 6, 5, 2, 7, 1, false),
     ssmCase("ssmStep", 2, 4, 4, 3, 1, 9, 1, true),
   );
