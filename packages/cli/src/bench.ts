@@ -23,14 +23,15 @@ interface Result {
 }
 
 /**
- * Times one prefill of B × promptTokens ids, then genTokens greedy decode steps, after a short untimed warm-up
- * of both (as llama-bench does): JavaScript engines optimize WebAssembly and JS after their first calls.
+ * Times one prefill of B × promptTokens ids, then genTokens greedy decode steps, after an untimed warm-up of the
+ * same prefill and a decode step (as llama-bench does): JavaScript engines optimize WebAssembly and JS after their
+ * first calls, a GPU compiles the pipelines of each code path (short and long scans) on first use.
  */
 async function measure(model: Mamba2Model, batch: number, promptTokens: number, genTokens: number): Promise<Result> {
   const vocab = model.dims.vocab;
   const prompt = Array.from({ length: batch }, (_, b) => Array.from({ length: promptTokens }, (_, t) => (b * 7919 + t * 104729) % vocab));
   const warm = model.createCache(batch);
-  const first = await model.nextGreedy(prompt.map((row) => row.slice(0, 32)), warm);
+  const first = await model.nextGreedy(prompt, warm);
   await model.nextGreedy(Array.from(first, (t) => [t]), warm);
   warm.free();
   const cache = model.createCache(batch);

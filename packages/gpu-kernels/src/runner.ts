@@ -49,7 +49,11 @@ export class Runner {
   /** The first WebGPU error reported by the device (a shader or validation error, out of memory). */
   error: string | null = null;
 
+  /** The device's maxComputeWorkgroupsPerDimension (read once: a limits read crosses into the WebGPU library). */
+  private readonly maxGroups: number;
+
   constructor(readonly gpu: AcquiredDevice) {
+    this.maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
     gpu.device.addEventListener("uncapturederror", (e) => {
       this.error ??= `WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message.split("\n")[0]}`;
     });
@@ -64,7 +68,7 @@ export class Runner {
 
   /** Workgroup counts over x and y: at most maxComputeWorkgroupsPerDimension along x. */
   private grid(n: number): [number, number] {
-    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const max = this.maxGroups;
     return n <= max ? [n, 1] : [max, Math.ceil(n / max)];
   }
 
@@ -87,8 +91,7 @@ export class Runner {
 
   private uniform(params: ArrayBuffer): GPUBuffer {
     const words = new Uint32Array(params);
-    let key = "";
-    for (let i = 0; i < words.length; i++) key += `${words[i]},`;
+    const key = String.fromCharCode(...new Uint16Array(params)); // the bytes as a string
     let u = this.uniforms.get(key);
     if (!u) {
       const size = Math.max(16, Math.ceil(params.byteLength / 16) * 16);
