@@ -116,17 +116,6 @@ export function reductions(f: GpuFeatures): string {
     return `struct Lane { @builtin(local_invocation_index) id: u32 }
 var<workgroup> red_v: array<f32, 256>;
 var<workgroup> red_i: array<u32, 256>;
-fn wg_sum(v: f32, lane: Lane) -> f32 {
-  red_v[lane.id] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lane.id < s) { red_v[lane.id] += red_v[lane.id + s]; }
-    workgroupBarrier();
-  }
-  let r = red_v[0];
-  workgroupBarrier();
-  return r;
-}
 var<workgroup> red_4: array<vec4<f32>, 256>;
 fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
   red_4[lane.id] = v;
@@ -139,6 +128,7 @@ fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
   workgroupBarrier();
   return r;
 }
+fn wg_sum(v: f32, lane: Lane) -> f32 { return wg_sum4(vec4<f32>(v, 0.0, 0.0, 0.0), lane).x; }
 fn wg_argmax(v: f32, i: u32, lane: Lane) -> u32 {
   red_v[lane.id] = v;
   red_i[lane.id] = i;
@@ -164,15 +154,6 @@ struct Lane {
 }
 var<workgroup> red_v: array<f32, 256>;
 var<workgroup> red_i: array<u32, 256>;
-fn wg_sum(v: f32, lane: Lane) -> f32 {
-  let s = subgroupAdd(v);
-  if (lane.sg_id == 0u) { red_v[lane.id / lane.sg_size] = s; }
-  workgroupBarrier();
-  var total = 0.0;
-  for (var k = 0u; k < 256u / lane.sg_size; k++) { total += red_v[k]; }
-  workgroupBarrier();
-  return total;
-}
 var<workgroup> red_4: array<vec4<f32>, 256>;
 fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
   let s = subgroupAdd(v);
@@ -183,6 +164,7 @@ fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
   workgroupBarrier();
   return total;
 }
+fn wg_sum(v: f32, lane: Lane) -> f32 { return wg_sum4(vec4<f32>(v, 0.0, 0.0, 0.0), lane).x; }
 fn wg_argmax(v: f32, i: u32, lane: Lane) -> u32 {
   let best = subgroupMax(v);
   let at = subgroupMin(select(0xffffffffu, i, v == best));
