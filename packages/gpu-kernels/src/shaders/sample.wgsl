@@ -5,7 +5,8 @@
 // An element's place in the order is its key (rank, id), rank = the logit's order-preserving bits, inverted. Each
 // cut is a radix search over the key, 4 bits a pass: a 16-bin histogram (of counts or of w) of the candidates whose
 // key matches the digits chosen so far, then the first bin where the running sum reaches the goal; elements of
-// equal rank go on over the bits of their ids.
+// equal rank go on over the bits of their ids. Once a cut leaves at most CAP candidates, they are gathered into
+// workgroup memory and the later passes read only them.
 // Completed by programs/sample.ts with the reductions (Lane, wg_sum, wg_sum4, wg_argmax) and GRID.
 struct Params { rows: u32, v: u32, temperature: f32, top_k: u32, top_p: f32, min_p: f32, id_shift: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,6 +15,20 @@ struct Params { rows: u32, v: u32, temperature: f32, top_k: u32, top_p: f32, min
 @group(0) @binding(3) var<storage, read> u: array<f32>;
 
 var<workgroup> shared_count: u32;
+const CAP = 1024u;
+var<workgroup> kept_v: array<f32, CAP>;
+var<workgroup> kept_i: array<u32, CAP>;
+var<workgroup> kept_n: atomic<u32>;
+/** The elements the passes read: the row (n = V), or the gathered candidates (n ≤ CAP). */
+var<private> gathered: bool;
+var<private> n: u32;
+
+struct Element { v: f32, i: u32 }
+
+fn element(row: u32, k: u32) -> Element {
+  if (gathered) { return Element(kept_v[k], kept_i[k]); }
+  return Element(x[row * p.v + k], k);
+}
 
 /** Smaller for larger logits. */
 fn rank(v: f32) -> u32 {
@@ -37,8 +52,10 @@ struct Cursor { goal: f32, below: f32, fixed: u32, prefix: u32 }
 /** 16 bins of Σ f over the candidates matching the cursor, by the digit at `shift` of rank (or of id, at rank tie). */
 fn histogram(s: Set, c: Cursor, by_id: bool, tie: u32, shift: u32, lane: Lane) -> array<vec4<f32>, 4> {
   var h: array<vec4<f32>, 4>;
-  for (var i = lane.id; i < p.v; i += 256u) {
-    let v = x[s.row * p.v + i];
+  for (var k = lane.id; k < n; k += 256u) {
+    let e = element(s.row, k);
+    let v = e.v;
+    let i = e.i;
     let r = rank(v);
     let w = weight(v, s.top);
     let part = select(r, i, by_id);
@@ -92,11 +109,11 @@ fn find(s: Set, goal: f32, lane: Lane) -> Key {
   // the smallest id of that rank, and how many share it
   var count = 0.0;
   var first = 0xffffffffu;
-  for (var i = lane.id; i < p.v; i += 256u) {
-    let v = x[s.row * p.v + i];
-    if (rank(v) == r && within(r, i, s.cut) && weight(v, s.top) >= s.min_w) {
+  for (var k = lane.id; k < n; k += 256u) {
+    let e = element(s.row, k);
+    if (rank(e.v) == r && within(r, e.i, s.cut) && weight(e.v, s.top) >= s.min_w) {
       count += 1.0;
-      first = min(first, i);
+      first = min(first, e.i);
     }
   }
   let id = wg_argmax(select(0.0, 1.0, first != 0xffffffffu), first, lane);
@@ -111,6 +128,29 @@ fn find(s: Set, goal: f32, lane: Lane) -> Key {
   return Key(r, t.prefix);
 }
 
+/** Gathers the elements up to `cut` into workgroup memory when there are at most CAP of them. */
+fn gather(row: u32, cut: Key, lane: Lane) {
+  var count = 0.0;
+  for (var k = lane.id; k < n; k += 256u) {
+    let e = element(row, k);
+    if (within(rank(e.v), e.i, cut)) { count += 1.0; }
+  }
+  let total = wg_sum(count, lane);
+  if (lane.id == 0u) { shared_count = select(u32(total), CAP + 1u, gathered); atomicStore(&kept_n, 0u); }
+  if (workgroupUniformLoad(&shared_count) > CAP) { return; } // too many, or gathered already
+  for (var k = lane.id; k < n; k += 256u) {
+    let e = element(row, k);
+    if (within(rank(e.v), e.i, cut)) {
+      let slot = atomicAdd(&kept_n, 1u);
+      kept_v[slot] = e.v;
+      kept_i[slot] = e.i;
+    }
+  }
+  workgroupBarrier();
+  gathered = true;
+  n = shared_count;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let row = min(grid_index(wg, nwg), p.rows - 1u);
@@ -121,20 +161,27 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, l
     if (x[base + i] > best) { best = x[base + i]; at = i; }
   }
   let top = x[base + wg_argmax(best, at, lane)];
+  gathered = false;
+  n = p.v;
   var cut = Key(0xffffffffu, 0xffffffffu);
-  if (p.top_k > 0u && p.top_k < p.v) { cut = find(Set(row, top, cut, -1.0, false), f32(p.top_k), lane); }
+  if (p.top_k > 0u && p.top_k < p.v) {
+    cut = find(Set(row, top, cut, -1.0, false), f32(p.top_k), lane);
+    gather(row, cut, lane);
+  }
   if (p.top_p < 1.0) {
     var mass = 0.0;
-    for (var i = lane.id; i < p.v; i += 256u) {
-      let v = x[base + i];
-      if (within(rank(v), i, cut)) { mass += weight(v, top); }
+    for (var k = lane.id; k < n; k += 256u) {
+      let e = element(row, k);
+      if (within(rank(e.v), e.i, cut)) { mass += weight(e.v, top); }
     }
     cut = find(Set(row, top, cut, -1.0, true), p.top_p * wg_sum(mass, lane), lane);
+    gather(row, cut, lane);
   }
   var kept = 0.0;
-  for (var i = lane.id; i < p.v; i += 256u) {
-    let w = weight(x[base + i], top);
-    if (within(rank(x[base + i]), i, cut) && w >= p.min_p) { kept += w; }
+  for (var k = lane.id; k < n; k += 256u) {
+    let e = element(row, k);
+    let w = weight(e.v, top);
+    if (within(rank(e.v), e.i, cut) && w >= p.min_p) { kept += w; }
   }
   // the first candidate whose running Σ w exceeds u·kept: reaches the next float up
   let goal = u[row] * wg_sum(kept, lane);
