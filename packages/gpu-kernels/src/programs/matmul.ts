@@ -9,8 +9,6 @@ import { rmsNorm } from "./rms-norm.js";
 const GEMV_MAX_ROWS = 8;
 /** Outputs per gemv workgroup (32 invocations each). */
 const RW = 8;
-/** Side of gemm_large's tile: used when rows and a part's outputs fill it, the 64 × 64 gemm otherwise. */
-const LARGE_TILE = 128;
 
 /** A norm folded into the gemv's loads of x: RMSNorm, or the gated RMSNorm over the whole width (x = y ⊙ silu(z)). */
 type Prologue = { readonly weight: GpuTensor; readonly eps: number; readonly z?: GpuTensor };
@@ -39,9 +37,8 @@ ${gain}`;
 }
 
 /**
- * out (+)= x·wᵀ + bias, one dispatch per part of w: gemv for few rows, a tiled gemm otherwise (128 × 128 tiles
- * where the rows and the part's outputs fill one, 64 × 64 below); a prologue only with the gemv: see
- * rmsNormMatmul and gatedNormMatmulAdd.
+ * out (+)= x·wᵀ + bias, one dispatch per part of w: gemv for few rows, the tiled gemm otherwise (a prologue only
+ * with the gemv: see rmsNormMatmul and gatedNormMatmulAdd).
  */
 export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor, bias: GpuTensor | null, fusion: Fusion = {}): void {
   const [outDim, inDim] = w.shape;
@@ -62,14 +59,13 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   );
   const zStride = pro?.z ? pro.z.shape[pro.z.shape.length - 1] : 0;
   for (const part of w.parts) {
-    const tile = Math.min(rows, part.rows) >= LARGE_TILE ? LARGE_TILE : 64;
     ctx.runner.dispatch({
       key,
-      entry: gemv ? "gemv" : tile === LARGE_TILE ? "gemm_large" : "gemm",
+      entry: gemv ? "gemv" : "gemm",
       source: code,
       params: new Params().u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0).bytes(),
       bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null],
-      workgroups: gemv ? groupsOf(part.rows, RW) : groupsOf(rows, tile) * groupsOf(part.rows, tile),
+      workgroups: gemv ? groupsOf(part.rows, RW) : groupsOf(rows, 64) * groupsOf(part.rows, 64),
     });
   }
 }

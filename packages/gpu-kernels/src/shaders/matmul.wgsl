@@ -10,7 +10,6 @@
 //         striding over I (coalesced loads of its weight row), then a tree reduction in workgroup memory.
 //   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
 //         4 × 4 outputs per invocation.
-//   gemm_large: at least 128 rows and outputs: 128 × 128 per workgroup, 8 × 8 outputs per invocation.
 struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -75,31 +74,6 @@ fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   }
 }
 
-// Elements k..k+3 of row r of x (of w when `of_w`), zeros past the rows (part_rows) or in_dim.
-fn operand4(of_w: bool, r: u32, k: u32) -> vec4<f32> {
-  var v = vec4<f32>();
-  if (r >= select(p.rows, p.part_rows, of_w)) { return v; }
-  if (VEC == 4u) {
-    // I % 4 == 0: the four k are in bounds together, one vector load
-    if (k < p.in_dim) {
-      if (of_w) { v = w_row4(r, k / 4u, p.in_dim); } else { v = x_row4(r, k / 4u, p.in_dim); }
-    }
-  } else {
-    for (var e = 0u; e < 4u && k + e < p.in_dim; e++) {
-      let i = r * p.in_dim + k + e;
-      if (of_w) { v[e] = w_at(i); } else { v[e] = x_at(i); }
-    }
-  }
-  return v;
-}
-
-// Outputs o..o+3 of row r, those inside the matrix.
-fn store4(r: u32, o: u32, v: vec4<f32>) {
-  for (var j = 0u; j < 4u; j++) {
-    if (r < p.rows && o + j < p.part_rows) { store(r, o + j, v[j]); }
-  }
-}
-
 const TM = 64u;
 const TN = 64u;
 const TK = 16u;
@@ -119,8 +93,22 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let lk = (lid % 4u) * 4u;
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < p.in_dim; k0 += TK) {
-    let xv = operand4(false, m0 + lm, k0 + lk);
-    let wv = operand4(true, n0 + lm, k0 + lk);
+    var xv = vec4<f32>();
+    var wv = vec4<f32>();
+    if (VEC == 4u) {
+      // I % 4 == 0: the four k are in bounds together, one vector load each
+      if (k0 + lk < p.in_dim) {
+        if (m0 + lm < p.rows) { xv = x_row4(m0 + lm, (k0 + lk) / 4u, p.in_dim); }
+        if (n0 + lm < p.part_rows) { wv = w_row4(n0 + lm, (k0 + lk) / 4u, p.in_dim); }
+      }
+    } else {
+      for (var e = 0u; e < 4u; e++) {
+        let k = k0 + lk + e;
+        let inside = k < p.in_dim;
+        xv[e] = select(0.0, x_at((m0 + lm) * p.in_dim + k), inside && m0 + lm < p.rows);
+        wv[e] = select(0.0, w_at((n0 + lm) * p.in_dim + k), inside && n0 + lm < p.part_rows);
+      }
+    }
     for (var e = 0u; e < 4u; e++) {
       xs[(lk + e) * 16u + lm / 4u][lm % 4u] = xv[e];
       ws[(lk + e) * 16u + lm / 4u][lm % 4u] = wv[e];
@@ -136,74 +124,11 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) { store4(m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
-}
-
-// gemm_large: a 128 × 128 tile per workgroup; invocation (ty, tx) = (lid / 16, lid % 16) computes rows
-// 4ty + 64h + i and outputs 4tx + 64g + j (h, g < 2; i, j < 4) as outer products of vec4s, K in steps of 16.
-// x's and w's tiles are staged transposed, [16 k][128 / 4] vec4 each (16 KiB in all), vec4 column c of k-row k at
-// c ^ 2(k / 4): a warp's stores then hit 32 distinct banks, its reads (x: two vec4, broadcast; w: sixteen
-// consecutive) stay conflict-free. The next step's loads are issued before the current step's products.
-const LT = 128u;
-const LK = 16u;
-var<workgroup> xl: array<vec4<f32>, 512>; // [LK][LT / 4]
-var<workgroup> wl: array<vec4<f32>, 512>; // [LK][LT / 4]
-
-// Where vec4 column c of k-row k is staged.
-fn slot(k: u32, c: u32) -> u32 { return k * 32u + (c ^ (k / 4u * 2u)); }
-
-// What invocation lid stages of the tiles at rows m0, outputs n0, k0: rows lid / 4 and lid / 4 + 64 (h = 0, 1),
-// k 4·(lid % 4) .. + 3, of x and of w.
-struct Staged { x: array<vec4<f32>, 2>, w: array<vec4<f32>, 2> }
-fn load_large(m0: u32, n0: u32, k0: u32, lid: u32) -> Staged {
-  var s: Staged;
-  let k = k0 + (lid % 4u) * 4u;
-  for (var h = 0u; h < 2u; h++) {
-    s.x[h] = operand4(false, m0 + lid / 4u + 64u * h, k);
-    s.w[h] = operand4(true, n0 + lid / 4u + 64u * h, k);
-  }
-  return s;
-}
-
-@compute @workgroup_size(256)
-fn gemm_large(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tiles_n = (p.part_rows + LT - 1u) / LT;
-  let index = grid_index(wg, nwg);
-  let n0 = (index % tiles_n) * LT;
-  let m0 = (index / tiles_n) * LT;
-  let ty = lid / 16u;
-  let tx = lid % 16u;
-  let lm = lid / 4u;
-  let lk = (lid % 4u) * 4u;
-  var next = load_large(m0, n0, 0u, lid);
-  var acc: array<vec4<f32>, 16>; // [h][i][g]
-  for (var k0 = 0u; k0 < p.in_dim; k0 += LK) {
-    for (var h = 0u; h < 2u; h++) {
-      for (var e = 0u; e < 4u; e++) {
-        let at = slot(lk + e, lm / 4u + 16u * h);
-        xl[at][lm % 4u] = next.x[h][e];
-        wl[at][lm % 4u] = next.w[h][e];
-      }
-    }
-    workgroupBarrier();
-    next = load_large(m0, n0, k0 + LK, lid);
-    for (var k = 0u; k < LK; k++) {
-      let a = array(xl[slot(k, ty)], xl[slot(k, ty + 16u)]);
-      let b = array(wl[slot(k, tx)], wl[slot(k, tx + 16u)]);
-      for (var h = 0u; h < 2u; h++) {
-        for (var i = 0u; i < 4u; i++) {
-          acc[h * 8u + i * 2u] += a[h][i] * b[0];
-          acc[h * 8u + i * 2u + 1u] += a[h][i] * b[1];
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var h = 0u; h < 2u; h++) {
-    for (var i = 0u; i < 4u; i++) {
-      for (var g = 0u; g < 2u; g++) {
-        store4(m0 + 64u * h + 4u * ty + i, n0 + 64u * g + 4u * tx, acc[h * 8u + i * 2u + g]);
-      }
+  for (var i = 0u; i < 4u; i++) {
+    let r = m0 + ty * 4u + i;
+    for (var j = 0u; j < 4u; j++) {
+      let o = n0 + tx * 4u + j;
+      if (r < p.rows && o < p.part_rows) { store(r, o, acc[i][j]); }
     }
   }
 }
