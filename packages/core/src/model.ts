@@ -107,8 +107,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const layerOut = options.layerOutputs ? this.weights.layers.map(() => b.zeros([batch * steps, this.dims.hidden], "f32")) : null;
     try {
       const ws = this.run(input, options.attentionMask, cache, layerOut);
-      const logits = mode === "none" ? null : this.head(ws, mode);
-      if (options.hidden && mode !== "all") this.finalNorm(ws);
+      const logits = mode === "none" ? null : this.head(ws, mode, options.hidden);
+      if (options.hidden && mode === "none") this.finalNorm(ws);
       return {
         logits: logits ? await b.readF32(logits) : null,
         hidden: options.hidden ? await b.readF32(ws.hn) : null,
@@ -314,12 +314,15 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     this.backend.kernels.rmsNorm(ws.hn, ws.h, this.weights.normF, this.config.layer_norm_epsilon);
   }
 
-  /** norm_f, then lm_head over every position [B·T, V] or over the last position of each row [B, V]. */
-  private head(ws: Workspace<T>, which: "all" | "last"): T {
+  /**
+   * norm_f, then lm_head over every position [B·T, V] or over the last position of each row [B, V]. ws.hn holds
+   * norm_f's output afterwards when `keepNormed` (otherwise a decode step may fold the norm into lm_head).
+   */
+  private head(ws: Workspace<T>, which: "all" | "last", keepNormed = false): T {
     const k = this.backend.kernels;
     const lora = this.lora?.lmHead;
     const oneStep = ws.h.shape[0] === ws.hLast.shape[0];
-    if (which === "last" && oneStep && k.rmsNormMatmul && !lora) {
+    if (which === "last" && oneStep && k.rmsNormMatmul && !lora && !keepNormed) {
       // a decode step: the rows are the last positions, the norm folded into lm_head
       k.rmsNormMatmul(ws.logitsLast, ws.h, this.weights.normF, this.config.layer_norm_epsilon, this.weights.lmHead, null);
       return ws.logitsLast;
