@@ -34,9 +34,11 @@ interface Case {
   run<T extends Tensor>(b: Backend<T>, rng: () => Rng): T[];
 }
 
-const floats = (n: number, rng: Rng, scale = 1) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+/** n seeded values in [−scale, scale). */
+export const floats = (n: number, rng: Rng, scale = 1) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
 
-function f32<T extends Tensor>(b: Backend<T>, shape: number[], data: Float32Array | Int32Array, dtype: "f32" | "i32" = "f32"): T {
+/** A tensor of the backend holding `data`. */
+export function f32<T extends Tensor>(b: Backend<T>, shape: number[], data: Float32Array | Int32Array, dtype: "f32" | "i32" = "f32"): T {
   const t = b.zeros(shape, dtype);
   b.write(t, data);
   return t;

@@ -10,7 +10,7 @@ import { fromFloat32 as weightBytes } from "../dtype.js";
 import { createReferenceBackend } from "../reference/index.js";
 import { Rng } from "../sampling.js";
 import { relErr } from "./compare.js";
-import { KERNEL_TOLERANCE, nmse } from "./conformance.js";
+import { f32, floats, KERNEL_TOLERANCE, nmse } from "./conformance.js";
 
 interface Case {
   name: string;
@@ -19,16 +19,11 @@ interface Case {
   run<T extends Tensor>(b: Backend<T>, fused: boolean): T;
 }
 
-function tensor<T extends Tensor>(b: Backend<T>, shape: number[], rng: Rng, scale = 1): T {
-  const t = b.zeros(shape, "f32");
-  b.write(t, Float32Array.from({ length: shape.reduce((a, c) => a * c, 1) }, () => (rng.next() * 2 - 1) * scale));
-  return t;
-}
+const tensor = <T extends Tensor>(b: Backend<T>, shape: number[], rng: Rng, scale = 1): T =>
+  f32(b, shape, floats(shape.reduce((a, c) => a * c, 1), rng, scale));
 
-function weight<T extends Tensor>(b: Backend<T>, shape: number[], dtype: WeightDType, rng: Rng): T {
-  const n = shape.reduce((a, c) => a * c, 1);
-  return b.weight(shape, dtype, weightBytes(Float32Array.from({ length: n }, () => rng.next() * 2 - 1), dtype));
-}
+const weight = <T extends Tensor>(b: Backend<T>, shape: number[], dtype: WeightDType, rng: Rng): T =>
+  b.weight(shape, dtype, weightBytes(floats(shape.reduce((a, c) => a * c, 1), rng), dtype));
 
 function normCase(rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Case {
   return {

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { Backend, Tensor } from "../backend.js";
 import { createReferenceBackend } from "../reference/index.js";
 import { type DrawOptions, Rng } from "../sampling.js";
+import { f32 } from "./conformance.js";
 
 const SETTINGS: DrawOptions[] = [
   { temperature: 1, topK: 0, topP: 1, minP: 0 },
@@ -41,16 +42,10 @@ function draws(rows: number, rng: Rng, o: DrawOptions): Float32Array[] {
   return [...ends, ...Array.from({ length: 6 }, () => Float32Array.from({ length: rows }, () => rng.next()))];
 }
 
-function tensor<T extends Tensor>(b: Backend<T>, shape: number[], data: Float32Array): T {
-  const t = b.zeros(shape, "f32");
-  b.write(t, data);
-  return t;
-}
-
 async function run<T extends Tensor>(b: Backend<T>, l: Logits, x: Float32Array, u: Float32Array, o: DrawOptions): Promise<number[]> {
   const out = b.zeros([l.rows], "i32");
-  const xt = tensor(b, [l.rows, l.vocab], x);
-  const ut = tensor(b, [l.rows], u);
+  const xt = f32(b, [l.rows, l.vocab], x);
+  const ut = f32(b, [l.rows], u);
   b.kernels.sample!(out, xt, ut, o);
   const ids = Array.from(await b.readI32(out));
   for (const t of [out, xt, ut]) b.free(t);
