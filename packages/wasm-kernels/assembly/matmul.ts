@@ -1,9 +1,31 @@
 // out[r, o] = Σ_i x[r, i]·w[o, i] + bias[o]. out [R, O] f32, x [R, I] f32, w [O, I] f32 | f16 | bf16 | q8_0 |
-// q4_0 | q4_k, bias [O] f32 or 0 (none). Tiles of 4 outputs × 2 rows share their loads; the 4 weight rows stay in
-// cache while every x row streams past them. Weights are widened to f32 in registers, never copied; quantized
-// rows are read block by block (quant.ts) in decode, or dequantized 4 rows at a time into scratch for prefill.
+// q4_0 | q4_k, bias [O] f32 or 0 (none).
+// Prefill (R ≥ packRows): panels of 8 outputs × KC inputs are packed i-major into scratch ([KC, 8] f32, widened or
+// dequantized once per panel), then tiles of 4 rows × 8 outputs broadcast x[r, i] against the panel's two vectors
+// per i (8 accumulators: V8 keeps them in xmm registers). Decode and short prefill: tiles of 4 outputs × 2 rows
+// share their loads, weights widened in registers (quantized rows read block by block, quant.ts, or 4 rows
+// dequantized into scratch).
 import { BF16, bf16x4, F16, F32, half4, hsum, loadW, Q8_0 } from "./common";
 import { dequantizeRow, dotQuant, rowBytes } from "./quant";
+
+/**
+ * Rows from which the packed path pays for its packing: 16-bit w is then widened once per panel instead of once
+ * per pair of rows; f32 and quantized w gain only with more rows (panel in L1, x block in L2).
+ */
+@inline function packRows(dtype: i32): i32 {
+  return dtype == F16 || dtype == BF16 ? 8 : 32;
+}
+
+/** Inputs per panel: a panel (16 KiB) stays in L1 and x[R, KC] in L2 while the panels of a block run past it. */
+const KC = 512;
+
+/**
+ * Scratch bytes per thread: packed, the panel [KC, 8] f32, 8 zeros, then 8 dequantized rows [8, KC] f32 for
+ * quantized w; quantized with fewer rows, 4 dequantized rows [4, I] f32.
+ */
+export function scratchBytes(inDim: i32): usize {
+  return max<usize>(2 * KC * 32 + 32, <usize>inDim << 4);
+}
 
 // The weight type W is a compile-time marker, so that each dtype gets its own loop without branches:
 // f32 → f32, u16 → f16, i16 → bf16.
@@ -32,17 +54,114 @@ function dot<W>(x: usize, w: usize, n: i32): f32 {
 }
 
 /**
- * Computes the outputs of `part` (of `parts` threads): an equal share of the columns, in multiples of 4.
- * `scratch`: 16·I bytes per thread for quantized w (0 otherwise).
+ * Computes the outputs of `part` (of `parts` threads): an equal share of the columns, in multiples of 8.
+ * `scratch`: scratchBytes(I) per thread.
  */
 export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, scratch: usize, part: i32, parts: i32): void {
-  const share = ((outDim + 4 * parts - 1) / (4 * parts)) * 4;
-  const o0 = min(outDim, part * share);
+  const share = ((outDim + 8 * parts - 1) / (8 * parts)) * 8;
+  let o0 = min(outDim, part * share);
   const o1 = min(outDim, o0 + share);
-  if (dtype >= Q8_0) quantized(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch + <usize>part * (<usize>inDim << 4));
+  scratch += <usize>part * scratchBytes(inDim);
+  if (ASC_FEATURE_SIMD && rows >= packRows(dtype)) o0 = packed(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
+  if (dtype >= Q8_0) quantized(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
   else if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
   else if (dtype == F16) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
   else tiled<i16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+}
+
+/**
+ * Outputs o0 … o0 + 8k (the whole panels of o0 … o1 − 1) for every row, block by block of KC inputs: each panel
+ * block is packed into scratch, then every 4 rows of x run past it. Returns the first output left (SIMD only).
+ */
+function packed(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, o0: i32, o1: i32, scratch: usize): i32 {
+  const o8 = o0 + ((o1 - o0) & ~7);
+  const rowW: usize = dtype >= Q8_0 ? rowBytes(dtype, inDim) : <usize>inDim << (dtype == F32 ? 2 : 1);
+  const rowX: usize = <usize>inDim << 2;
+  const rowY: usize = <usize>outDim << 2;
+  const zeros = scratch + KC * 32; // the start of the sums without bias
+  v128.store(zeros, f32x4.splat(0));
+  v128.store(zeros, f32x4.splat(0), 16);
+  const wide = zeros + 32; // quantized: 8 rows dequantized, [8, n] f32
+  for (let i0 = 0; i0 < inDim; i0 += KC) {
+    const n = min(KC, inDim - i0);
+    for (let o = o0; o < o8; o += 8) {
+      const wo = w + <usize>o * rowW;
+      if (dtype == F32) pack<f32>(scratch, wo, rowW, i0, n);
+      else if (dtype == F16) pack<u16>(scratch, wo, rowW, i0, n);
+      else if (dtype == BF16) pack<i16>(scratch, wo, rowW, i0, n);
+      else {
+        const at = rowBytes(dtype, i0);
+        for (let k = 0; k < 8; k++) dequantizeRow(wide + <usize>(k * n) * 4, wo + <usize>k * rowW + at, n, dtype);
+        pack<f32>(scratch, wide, <usize>n << 2, 0, n);
+      }
+      const y = out + (<usize>o << 2);
+      const b: usize = i0 > 0 ? 0 : bias ? bias + (<usize>o << 2) : zeros;
+      for (let r = 0; r < rows; r += 4) tile8(y, x + (<usize>i0 << 2), scratch, b, rows, rowX, rowY, r, n);
+    }
+  }
+  return o8;
+}
+
+/**
+ * panel[i, j] = w[j, i0 + i] widened to f32, for the 8 rows j at w (stride rowW) and i < n: rows 0…3 fill lanes
+ * 0…3 of each i, rows 4…7 lanes 4…7 (4×4 blocks transposed by shuffles).
+ */
+function pack<W>(panel: usize, w: usize, rowW: usize, i0: i32, n: i32): void {
+  const wb: usize = sizeof<W>();
+  const n4 = n & ~3;
+  for (let h = 0; h < 2; h++) {
+    const w0 = w + <usize>(4 * h) * rowW + <usize>i0 * wb;
+    for (let i = 0; i < n4; i += 4) {
+      const p = w0 + <usize>i * wb;
+      const a = w4<W>(p), b = w4<W>(p + rowW), c = w4<W>(p + 2 * rowW), d = w4<W>(p + 3 * rowW);
+      const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+      const cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+      const q = panel + (<usize>i << 5) + (<usize>h << 4);
+      v128.store(q, i32x4.shuffle(ab0, cd0, 0, 1, 4, 5));
+      v128.store(q, i32x4.shuffle(ab0, cd0, 2, 3, 6, 7), 32);
+      v128.store(q, i32x4.shuffle(ab1, cd1, 0, 1, 4, 5), 64);
+      v128.store(q, i32x4.shuffle(ab1, cd1, 2, 3, 6, 7), 96);
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    for (let j = 0; j < 8; j++) store<f32>(panel + (<usize>i << 5) + (<usize>j << 2), loadW(w + <usize>j * rowW, i0 + i, code<W>()));
+  }
+}
+
+@inline function fma(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** Start of a row's 4 sums at y: the partial sums there (b = 0) or the 4 values at b (bias or zeros). */
+@inline function start(y: usize, b: usize): v128 {
+  return v128.load(b ? b : y);
+}
+
+/**
+ * Rows r … r + 3 × the panel's 8 outputs (y = &out[0, o], x = &x[0, i0]): out += Σ_{i<n} x[row, i]·panel[i, :],
+ * starting as `start` says. Rows past the last are clamped onto it: that row's sums are computed and stored twice.
+ */
+function tile8(y: usize, x: usize, panel: usize, b: usize, rows: i32, rowX: usize, rowY: usize, r: i32, n: i32): void {
+  const r1 = <usize>min(r + 1, rows - 1), r2 = <usize>min(r + 2, rows - 1), r3 = <usize>min(r + 3, rows - 1);
+  const y0 = y + <usize>r * rowY, y1 = y + r1 * rowY, y2 = y + r2 * rowY, y3 = y + r3 * rowY;
+  const b4 = b ? b + 16 : 0; // the start of outputs 4…7
+  let a00 = start(y0, b), a01 = start(y0 + 16, b4), a10 = start(y1, b), a11 = start(y1 + 16, b4);
+  let a20 = start(y2, b), a21 = start(y2 + 16, b4), a30 = start(y3, b), a31 = start(y3 + 16, b4);
+  let x0 = x + <usize>r * rowX, x1 = x + r1 * rowX, x2 = x + r2 * rowX, x3 = x + r3 * rowX;
+  for (let p = panel, end = panel + (<usize>n << 5); p < end; p += 32) {
+    const w0 = v128.load(p), w1 = v128.load(p, 16);
+    let s = v128.load32_splat(x0);
+    a00 = fma(a00, s, w0); a01 = fma(a01, s, w1);
+    s = v128.load32_splat(x1);
+    a10 = fma(a10, s, w0); a11 = fma(a11, s, w1);
+    s = v128.load32_splat(x2);
+    a20 = fma(a20, s, w0); a21 = fma(a21, s, w1);
+    s = v128.load32_splat(x3);
+    a30 = fma(a30, s, w0); a31 = fma(a31, s, w1);
+    x0 += 4; x1 += 4; x2 += 4; x3 += 4;
+  }
+  v128.store(y0, a00); v128.store(y0, a01, 16); v128.store(y1, a10); v128.store(y1, a11, 16);
+  v128.store(y2, a20); v128.store(y2, a21, 16); v128.store(y3, a30); v128.store(y3, a31, 16);
 }
 
 function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, o0: i32, o1: i32): void {
@@ -125,8 +244,8 @@ function tile4<W>(out: usize, x: usize, w0: usize, bias: usize, rows: i32, outDi
 }
 
 /**
- * Quantized w: with 4 or more rows (prefill) each group of 4 weight rows is dequantized into this thread's
- * scratch ([4, I] f32, in cache) and tiled as f32; otherwise (decode) every dot product reads the blocks directly.
+ * Quantized w, outputs o0 … o1 − 1: with 4 or more rows each group of 4 weight rows is dequantized into scratch
+ * ([4, I] f32, in cache) and tiled as f32; otherwise (decode) every dot product reads the blocks directly.
  */
 function quantized(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, o0: i32, o1: i32, scratch: usize): void {
   const rowW = rowBytes(dtype, inDim);

@@ -21,6 +21,7 @@ interface Exports {
   embedding(out: number, table: number, ids: number, rows: number, d: number, dtype: number): void;
   gated_rms_norm(out: number, y: number, z: number, w: number, rows: number, e: number, zStride: number, eps: number, groupSize: number): void;
   matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number, scratch: number, part: number, parts: number): void;
+  matmul_scratch_bytes(inDim: number): number;
   rms_norm(out: number, x: number, w: number, rows: number, d: number, eps: number): void;
   ssd_scan(...args: number[]): void;
   ssd_scratch_bytes(groups: number, chunk: number): number;
@@ -117,8 +118,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     embedding: (out, table, ids) => wasm.embedding(out.ptr, table.ptr, ids.ptr, numel(ids), table.shape[1], DTYPE_CODE[table.dtype]),
     rmsNorm: (out, x, w, eps) => wasm.rms_norm(out.ptr, x.ptr, w.ptr, numel(x) / w.shape[0], w.shape[0], eps),
     matmul: (out, x, w, bias) => {
-      const quantScratch = isQuantized(w.dtype) ? scratchOf(threads * 16 * w.shape[1]) : 0; // [4, I] f32 per thread
-      parallel("matmul", [out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype], quantScratch]);
+      parallel("matmul", [out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype], scratchOf(threads * wasm.matmul_scratch_bytes(w.shape[1]))]);
     },
     add: (out, a, b) => wasm.add(out.ptr, a.ptr, b.ptr, numel(out)),
     causalConv1d: (out, x, offset, w, bias, state, mask, act) => {

@@ -1,0 +1,45 @@
+// The packed prefill matmul (R ≥ 8 rows for 16-bit w, ≥ 32 otherwise) against the reference, with the
+// conformance suite's tolerances, on shapes that leave remainders everywhere: rows past the last 4-row tile,
+// outputs past the last 8-output panel of a thread, inputs past the last 512-input block and past a multiple of 4.
+import { createReferenceBackend, fromFloat32, Rng, type Backend, type Tensor, type WeightDType } from "@mamba2/core";
+import { KERNEL_TOLERANCE, nmse, relErr } from "@mamba2/core/testing";
+import { describe, expect, it } from "vitest";
+import { createWasmBackend } from "../src/index.js";
+
+const floats = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+
+/** out = x·wᵀ (+ bias) on backend b, read back; the same seed gives both backends the same inputs. */
+async function matmul<T extends Tensor>(b: Backend<T>, rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Promise<Float32Array> {
+  const rng = new Rng(11);
+  const w = b.weight([outDim, inDim], dtype, fromFloat32(floats(outDim * inDim, rng), dtype));
+  const bb = bias ? b.weight([outDim], "f32", fromFloat32(floats(outDim, rng), "f32")) : null;
+  const x = b.zeros([rows, inDim], "f32");
+  b.write(x, floats(rows * inDim, rng));
+  const out = b.zeros([rows, outDim], "f32");
+  b.kernels.matmul(out, x, w, bb);
+  return b.readF32(out);
+}
+
+// [R, O, I, dtype]: quantized I in whole blocks (32 values, 256 for q4_k)
+const CASES: [number, number, number, WeightDType][] = [
+  [37, 45, 530, "f32"],
+  [9, 21, 1030, "f16"],
+  [35, 40, 518, "bf16"],
+  [33, 27, 544, "q8_0"],
+  [34, 19, 96, "q4_0"],
+  [32, 26, 768, "q4_k"],
+];
+
+describe("wasm packed matmul against the reference", () => {
+  const reference = createReferenceBackend();
+  for (const threads of [1, 3]) {
+    it.for(CASES.flatMap((c) => [false, true].map((bias) => [...c, bias] as const)))(`R=%i O=%i I=%i %s bias %s, ${threads} thread(s)`, async ([R, O, I, dtype, bias]) => {
+      const be = await createWasmBackend({ threads });
+      const want = await matmul(reference, R, O, I, dtype, bias);
+      const got = await matmul(be, R, O, I, dtype, bias);
+      be.dispose();
+      expect(relErr(got, want)).toBeLessThan(KERNEL_TOLERANCE.rel);
+      expect(nmse(got, want)).toBeLessThan(KERNEL_TOLERANCE.nmse);
+    });
+  }
+});
