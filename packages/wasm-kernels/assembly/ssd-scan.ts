@@ -18,6 +18,7 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
   const cb = scratch; // [G, Q, Q]: C_i·B_j of the chunk
   const dts = cb + (<usize>(groups * chunk * chunk) << 2); // [Q]
   const cum = dts + (<usize>chunk << 2); // [Q]
+  const coef = cum + (<usize>chunk << 2); // [Q]: the state update's weights of one state row
   const rowBytes = <usize>convDim << 2;
   for (let b = 0; b < batch; b++) {
     for (let start = 0; start < steps; start += chunk) {
@@ -76,13 +77,11 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
             const yp = y + (<usize>(((first + i) * heads + h) * headDim + p) << 2);
             store<f32>(yp, load<f32>(yp) + load<f32>(cum + (<usize>i << 2)) * dotF32(sRow, cFirst + <usize>i * rowBytes, n));
           }
-          axpby(sRow, total, 0, sRow, n);
           for (let j = 0; j < len; j++) {
-            const scale = load<f32>(dts + (<usize>j << 2));
-            if (scale == 0) continue;
             const xv = load<f32>(xFirst + <usize>j * rowBytes + (<usize>(h * headDim + p) << 2));
-            axpby(sRow, 1, scale * xv, bFirst + <usize>j * rowBytes, n);
+            store<f32>(coef + (<usize>j << 2), load<f32>(dts + (<usize>j << 2)) * xv);
           }
+          combine(sRow, total, coef, bFirst, rowBytes, len, n);
         }
         if (mask) {
           for (let i = 0; i < len; i++) {
@@ -94,7 +93,37 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
   }
 }
 
-/** Scratch bytes one thread needs: C·B of every group within a chunk, dt and the cumulative decay. */
+/** Scratch bytes one thread needs: C·B of every group within a chunk, dt, the cumulative decay and a state row's weights. */
 export function scratchBytes(groups: i32, chunk: i32): usize {
-  return <usize>(groups * chunk * chunk + 2 * chunk) << 2;
+  return <usize>(groups * chunk * chunk + 3 * chunk) << 2;
+}
+
+/**
+ * s[k] ← beta·s[k] + Σ_{j<len} coef[j]·b_j[k] for k < n, with b_j = b + j·stride: 16 values of s at a time stay in
+ * registers over every j (s read and written once).
+ */
+function combine(s: usize, beta: f32, coef: usize, b: usize, stride: usize, len: i32, n: i32): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    const bv = f32x4.splat(beta);
+    for (; k + 16 <= n; k += 16) {
+      const o = <usize>k << 2;
+      let a0 = f32x4.mul(bv, v128.load(s + o)), a1 = f32x4.mul(bv, v128.load(s + o, 16));
+      let a2 = f32x4.mul(bv, v128.load(s + o, 32)), a3 = f32x4.mul(bv, v128.load(s + o, 48));
+      for (let j = 0, bj = b + o; j < len; j++, bj += stride) {
+        const c = v128.load32_splat(coef + (<usize>j << 2));
+        a0 = f32x4.add(a0, f32x4.mul(c, v128.load(bj)));
+        a1 = f32x4.add(a1, f32x4.mul(c, v128.load(bj, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(c, v128.load(bj, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(c, v128.load(bj, 48)));
+      }
+      v128.store(s + o, a0); v128.store(s + o, a1, 16); v128.store(s + o, a2, 32); v128.store(s + o, a3, 48);
+    }
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    let acc = beta * load<f32>(s + o);
+    for (let j = 0; j < len; j++) acc += load<f32>(coef + (<usize>j << 2)) * load<f32>(b + <usize>j * stride + o);
+    store<f32>(s + o, acc);
+  }
 }
