@@ -2,7 +2,7 @@
 // scratchBytes(G, Q) per thread. Per chunk of Q positions and head, with c_i = Σ_{k≤i} dt_k·A (masked positions: dt = 0):
 //   y_i = exp(c_i)·S_in·C_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j + D·x_i
 //   S_out = exp(c_last)·S_in + Σ_j exp(c_last − c_j)·dt_j·x_j ⊗ B_j
-import { axpby, dotF32, stepSize } from "./common";
+import { axpby, dotF32, hsum, stepSize } from "./common";
 
 export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: usize, D: usize, state: usize, mask: usize,
   batch: i32, steps: i32, heads: i32, headDim: i32, groups: i32, n: i32, convDim: i32, zStride: i32, dtMin: f32, dtMax: f32,
@@ -73,10 +73,7 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
         const bFirst = xFirst + (<usize>(inner + g * n) << 2);
         for (let p = 0; p < headDim; p++) {
           const sRow = s + (<usize>(p * n) << 2);
-          for (let i = 0; i < len; i++) {
-            const yp = y + (<usize>(((first + i) * heads + h) * headDim + p) << 2);
-            store<f32>(yp, load<f32>(yp) + load<f32>(cum + (<usize>i << 2)) * dotF32(sRow, cFirst + <usize>i * rowBytes, n));
-          }
+          readState(y + (<usize>((first * heads + h) * headDim + p) << 2), <usize>(heads * headDim) << 2, cum, sRow, cFirst, rowBytes, len, n);
           for (let j = 0; j < len; j++) {
             const xv = load<f32>(xFirst + <usize>j * rowBytes + (<usize>(h * headDim + p) << 2));
             store<f32>(coef + (<usize>j << 2), load<f32>(dts + (<usize>j << 2)) * xv);
@@ -96,6 +93,37 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
 /** Scratch bytes one thread needs: C·B of every group within a chunk, dt, the cumulative decay and a state row's weights. */
 export function scratchBytes(groups: i32, chunk: i32): usize {
   return <usize>(groups * chunk * chunk + 3 * chunk) << 2;
+}
+
+/**
+ * y_i += cum[i]·(s·c_i) for i < len, with y_i = y + i·yStride and c_i = c + i·stride (n values): 4 positions at a
+ * time share the loads of s.
+ */
+function readState(y: usize, yStride: usize, cum: usize, s: usize, c: usize, stride: usize, len: i32, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD && (n & 3) == 0) {
+    for (; i + 4 <= len; i += 4) {
+      let c0 = c + <usize>i * stride, c1 = c0 + stride, c2 = c1 + stride, c3 = c2 + stride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let p = s, end = s + (<usize>n << 2); p < end; p += 16) {
+        const v = v128.load(p);
+        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(c0)));
+        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(c1)));
+        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(c2)));
+        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(c3)));
+        c0 += 16; c1 += 16; c2 += 16; c3 += 16;
+      }
+      addScaled(y + <usize>i * yStride, load<f32>(cum + (<usize>i << 2)), hsum(a0));
+      addScaled(y + <usize>(i + 1) * yStride, load<f32>(cum + (<usize>(i + 1) << 2)), hsum(a1));
+      addScaled(y + <usize>(i + 2) * yStride, load<f32>(cum + (<usize>(i + 2) << 2)), hsum(a2));
+      addScaled(y + <usize>(i + 3) * yStride, load<f32>(cum + (<usize>(i + 3) << 2)), hsum(a3));
+    }
+  }
+  for (; i < len; i++) addScaled(y + <usize>i * yStride, load<f32>(cum + (<usize>i << 2)), dotF32(s, c + <usize>i * stride, n));
+}
+
+@inline function addScaled(p: usize, a: f32, b: f32): void {
+  store<f32>(p, load<f32>(p) + a * b);
 }
 
 /**
