@@ -80,11 +80,13 @@ const CASES: Case[] = [
   normCase(8, 33, 96, "q8_0", true),
   normCase(2, 21, 256, "q4_k", false),
   normCase(13, 20, 24, "bf16", true),
+  normCase(5, 4099, 36, "f16", true), // a wide matrix (the GPU gemv's 8-output workgroups), O not a multiple of 8
   gatedCase(1, 29, 64, 13, 64, "f32", true),
   gatedCase(4, 30, 42, 7, 42, "f16", false),
   gatedCase(8, 24, 32, 6, 32, "q4_0", true),
   gatedCase(2, 40, 48, 5, 16, "f32", false),
   gatedCase(11, 16, 40, 3, 40, "bf16", true),
+  gatedCase(3, 4101, 20, 4, 20, "f32", false),
 ];
 
 /** Registers the suite with vitest; a backend without a fusion skips its cases. */

@@ -1,14 +1,14 @@
 import source from "../shaders/matmul.wgsl";
 import type { GpuTensor } from "../tensor.js";
-import { compose, Params, weightAccess } from "../wgsl.js";
+import { compose, Params, reductions, weightAccess } from "../wgsl.js";
 import { type Context, groupsOf, header, storedDType } from "./context.js";
 import { gatedRmsNorm } from "./gated-rms-norm.js";
 import { rmsNorm } from "./rms-norm.js";
 
 /** Rows up to which the weight-streaming gemv beats the tiled gemm (decode and small batches). */
 const GEMV_MAX_ROWS = 8;
-/** Outputs per gemv workgroup (32 invocations each). */
-const RW = 8;
+/** Outputs per gemv workgroup: 8 for wide matrices, 4 otherwise (enough workgroups to fill the GPU). */
+const outputsPerGroup = (outDim: number) => (outDim >= 4096 ? 8 : 4);
 
 /** A norm folded into the gemv's loads of x: RMSNorm, or the gated RMSNorm over the whole width (x = y ⊙ silu(z)). */
 type Prologue = { readonly weight: GpuTensor; readonly eps: number; readonly z?: GpuTensor };
@@ -48,11 +48,13 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
+  const rw = outputsPerGroup(outDim);
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
-  const key = `matmul/${dtype}/${vec}/${rx}/${norm}/${acc}`;
+  const key = `matmul/${dtype}/${vec}/${rx}/${rw}/${norm}/${acc}/${ctx.features.subgroups}`;
   const code = () => compose(
-    header({ VEC: vec, RX: rx, RW, NORM: pro ? 1 : 0, ACC: acc }),
+    header({ VEC: vec, RX: rx, RW: rw, NORM: pro ? 1 : 0, ACC: acc }),
+    reductions(ctx.features),
     xAccess(pro, vec === 4),
     weightAccess("w", 3, dtype, vec === 4),
     source,
@@ -65,7 +67,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
       source: code,
       params: new Params().u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0).bytes(),
       bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null],
-      workgroups: gemv ? groupsOf(part.rows, RW) : groupsOf(rows, 64) * groupsOf(part.rows, 64),
+      workgroups: gemv ? groupsOf(part.rows, rw) : groupsOf(rows, 64) * groupsOf(part.rows, 64),
     });
   }
 }

@@ -1,13 +1,15 @@
 // out[r, o0 + o] (+)= Σ_i x[r, i]·w[o, i] + bias[o0 + o], for the part of w holding rows o0..o0 + part_rows − 1
 // (a matrix larger than a binding is multiplied part by part). out f32 [R, O], x f32 [R, I], w [O, I]
 // (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
-// Completed by programs/matmul.ts with: GRID, `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
+// Completed by programs/matmul.ts with: GRID, the reductions (Lane, wg_sum4), `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
 // `x_gain4`, and the constants VEC (4 or 1: elements per load), RX and RW (gemv tile), NORM and ACC:
 //   NORM = 1 (gemv only): x is a norm's input, x_gain4 its weight: out = (Σ_i x·gain·w)·rsqrt(mean_i(x²) + eps),
 //            an RMSNorm (or, with x = y ⊙ silu(z), the gated one) folded into the product;
 //   ACC = 1: the result is added to out (the residual connection).
-//   gemv: few rows (decode): a workgroup computes RX rows × RW outputs, 256 / RW invocations per output
-//         striding over I (coalesced loads of its weight row), then a tree reduction in workgroup memory.
+//   gemv: few rows (decode): a workgroup computes RX rows × RW outputs (RW a multiple of 4); its 256 invocations
+//         stride over I together (consecutive invocations read consecutive parts of each weight row), each keeping
+//         RX × RW partial sums: x (with its gain or gate) is loaded once for all RW outputs and each weight load
+//         serves all RX rows. Then one workgroup reduction per 4 sums (wg_sum4).
 //   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
 //         4 × 4 outputs per invocation.
 struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32 }
@@ -22,55 +24,51 @@ fn store(r: u32, o: u32, v: f32) {
   if (ACC == 1u) { out[i] = out[i] + (v + b); } else { out[i] = v + b; }
 }
 
-var<workgroup> seg: array<f32, RX * 256>;
-var<workgroup> seg_ss: array<f32, RX * 256>;
+// Partial sums of the gemv: acc[rx·RW/4 + q][k] is output o0 + 4q + k of row r0 + rx.
+const ACCS = RX * RW / 4u;
 
 @compute @workgroup_size(256)
-fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let lanes = 256u / RW; // invocations per output
+fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
   let blocks = (p.part_rows + RW - 1u) / RW;
   let index = grid_index(wg, nwg);
-  let o = (index % blocks) * RW + lid / lanes;
-  let r_base = (index / blocks) * RX;
-  let lane = lid % lanes;
-  var acc: array<f32, RX>;
+  let o0 = (index % blocks) * RW;
+  let r0 = (index / blocks) * RX;
+  var acc: array<vec4<f32>, ACCS>;
   var ss: array<f32, RX>;
-  if (o < p.part_rows) {
-    for (var j = lane; j < p.in_dim / VEC; j += lanes) {
-      let wv = w_row4(o, j, p.in_dim);
-      let gain = x_gain4(j);
-      for (var rx = 0u; rx < RX; rx++) {
-        if (r_base + rx < p.rows) {
-          let xv = x_row4(r_base + rx, j, p.in_dim);
-          acc[rx] += dot(xv * gain, wv);
-          if (NORM == 1u) { ss[rx] += dot(xv, xv); }
-        }
-      }
-    }
-  }
-  // sum each output's `lanes` partial sums: a tree in workgroup memory, all RX rows at once
-  for (var rx = 0u; rx < RX; rx++) {
-    seg[rx * 256u + lid] = acc[rx];
-    if (NORM == 1u) { seg_ss[rx * 256u + lid] = ss[rx]; }
-  }
-  workgroupBarrier();
-  for (var s = lanes / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) {
-      for (var rx = 0u; rx < RX; rx++) {
-        seg[rx * 256u + lid] += seg[rx * 256u + lid + s];
-        if (NORM == 1u) { seg_ss[rx * 256u + lid] += seg_ss[rx * 256u + lid + s]; }
-      }
-    }
-    workgroupBarrier();
-  }
-  if (lane == 0u && o < p.part_rows) {
+  for (var j = lane.id; j < p.in_dim / VEC; j += 256u) {
+    // x of every row once (times the norm's gain), then each weight load serves all RX rows
+    let gain = x_gain4(j);
+    var xg: array<vec4<f32>, RX>;
     for (var rx = 0u; rx < RX; rx++) {
-      if (r_base + rx < p.rows) {
-        var scale = 1.0;
-        if (NORM == 1u) { scale = inverseSqrt(seg_ss[rx * 256u + lid] / f32(p.in_dim) + p.eps); }
-        store(r_base + rx, o, seg[rx * 256u + lid] * scale);
+      if (r0 + rx < p.rows) {
+        let xv = x_row4(r0 + rx, j, p.in_dim);
+        if (NORM == 1u) { ss[rx] += dot(xv, xv); }
+        xg[rx] = xv * gain;
       }
     }
+    for (var q = 0u; q < RW / 4u; q++) {
+      for (var k = 0u; k < 4u; k++) {
+        // outputs past the part re-read its last row (their sums are not stored)
+        let wv = w_row4(min(o0 + 4u * q + k, p.part_rows - 1u), j, p.in_dim);
+        for (var rx = 0u; rx < RX; rx++) { acc[rx * (RW / 4u) + q][k] += dot(xg[rx], wv); }
+      }
+    }
+  }
+  var norms: array<vec4<f32>, (RX + 3u) / 4u>;
+  if (NORM == 1u) {
+    for (var g = 0u; g < (RX + 3u) / 4u; g++) {
+      var v = vec4<f32>(0.0);
+      for (var k = 0u; k < 4u && 4u * g + k < RX; k++) { v[k] = ss[4u * g + k]; }
+      norms[g] = wg_sum4(v, lane);
+    }
+  }
+  for (var i = 0u; i < ACCS; i++) {
+    let sum = wg_sum4(acc[i], lane);
+    let rx = i / (RW / 4u);
+    var scale = 1.0;
+    if (NORM == 1u) { scale = inverseSqrt(norms[rx / 4u][rx % 4u] / f32(p.in_dim) + p.eps); }
+    let o = o0 + 4u * (i % (RW / 4u));
+    if (lane.id < 4u && r0 + rx < p.rows && o + lane.id < p.part_rows) { store(r0 + rx, o + lane.id, sum[lane.id] * scale); }
   }
 }
 
