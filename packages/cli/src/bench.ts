@@ -23,25 +23,27 @@ interface Result {
 }
 
 /**
- * Times one prefill of B × promptTokens ids, then genTokens greedy decode steps, after an untimed warm-up of the
- * same prefill and a decode step (as llama-bench does): JavaScript engines optimize WebAssembly and JS after their
- * first calls, a GPU compiles the pipelines of each code path (short and long scans) on first use.
+ * Times one prefill of B × promptTokens ids (which picks the first token), then genTokens greedy decode steps, as a
+ * generation session runs them (on a queued backend, each step recorded while the one before runs), after an
+ * untimed warm-up of the same prefill and two decode steps (as llama-bench does): JavaScript engines optimize
+ * WebAssembly and JS after their first calls, a GPU compiles the pipelines of each code path on first use.
  */
 async function measure(model: Mamba2Model, batch: number, promptTokens: number, genTokens: number): Promise<Result> {
   const vocab = model.dims.vocab;
   const prompt = Array.from({ length: batch }, (_, b) => Array.from({ length: promptTokens }, (_, t) => (b * 7919 + t * 104729) % vocab));
-  const warm = model.createCache(batch);
-  const first = await model.nextGreedy(prompt, warm);
-  await model.nextGreedy(Array.from(first, (t) => [t]), warm);
+  const greedy = (maxNewTokens: number) => ({ maxNewTokens, eosTokenId: null });
+  const warm = model.createSession();
+  await warm.complete(prompt, greedy(1));
+  await warm.complete(undefined, greedy(2));
   warm.free();
-  const cache = model.createCache(batch);
+  const session = model.createSession();
   let t0 = performance.now();
-  let next = Array.from(await model.nextGreedy(prompt, cache));
+  await session.complete(prompt, greedy(1));
   const prefill = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  for (let i = 0; i < genTokens; i++) next = Array.from(await model.nextGreedy(next.map((t) => [t]), cache));
+  await session.complete(undefined, greedy(genTokens));
   const decode = (performance.now() - t0) / 1000;
-  cache.free();
+  session.free();
   model.releaseWorkspaces();
   return { backend: model.backend.name, prefill_tokens_per_s: (batch * promptTokens) / prefill, decode_tokens_per_s: (batch * genTokens) / decode };
 }

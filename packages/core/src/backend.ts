@@ -91,6 +91,11 @@ export interface Kernels<T extends Tensor = Tensor> {
 export interface Backend<T extends Tensor = Tensor> {
   readonly name: string;
   readonly kernels: Kernels<T>;
+  /**
+   * Kernels go to a queue that a device runs while the host goes on (WebGPU): generation then records decode step
+   * n + 1 from step n's tokens on the device before it reads them back, and undoes it where step n ended a row.
+   */
+  readonly queued?: boolean;
   /** The most bytes of tensors it can hold, where there is a hard limit (a wasm32 memory: 4 GiB). */
   readonly maxBytes?: number;
   /** The weight dtypes it reads (default: f32, f16, bf16; the quantized ones only where declared). */

@@ -49,10 +49,16 @@ export class Mamba2Cache<T extends Tensor = Tensor> {
   /** An independent copy on the same backend. */
   clone(): Mamba2Cache<T> {
     const c = new Mamba2Cache(this.backend, this.dims, this.batch);
-    this.conv.forEach((t, i) => this.backend.copy(c.conv[i], t));
-    this.ssm.forEach((t, i) => this.backend.copy(c.ssm[i], t));
-    c.seqLen = this.seqLen;
+    c.copyFrom(this);
     return c;
+  }
+
+  /** This ← src (a cache of the same model and batch), on the device. */
+  copyFrom(src: Mamba2Cache<T>): void {
+    if (src.batch !== this.batch || src.conv.length !== this.conv.length) fail(`copyFrom: a cache of ${src.batch} rows and ${src.conv.length} layers into one of ${this.batch} and ${this.conv.length}`);
+    src.conv.forEach((t, i) => this.backend.copy(this.conv[i], t));
+    src.ssm.forEach((t, i) => this.backend.copy(this.ssm[i], t));
+    this.seqLen = src.seqLen;
   }
 
   free(): void {

@@ -23,7 +23,7 @@ export { checkLora, freeLora, LORA_TARGETS, loraAdapter, mergeLora, openLoraAdap
 export { dequantize, dequantizeAll, isMatrixWeight, isQuantized, quantize, QUANT_BLOCKS, QUANT_DTYPES, tensorBytes, type QuantDType } from "./quant.js";
 export { buildModel, openSafetensors, type LoadOptions, type ModelFiles } from "./load.js";
 export { nllOf, perplexity, sequenceLoss, sumNll, tokenLogprobs, type PerplexityResult } from "./loss.js";
-export { Mamba2Model, type ForwardOptions, type ForwardResult, type ModelOptions, type TokenIds } from "./model.js";
+export { type DeviceStep, Mamba2Model, type ForwardOptions, type ForwardResult, type ModelOptions, type TokenIds } from "./model.js";
 export { DEFAULT_PREFILL_CHUNK, feed, leftPad, type FeedOptions, type Next } from "./prefill.js";
 export { createReferenceBackend, RefTensor } from "./reference/index.js";
 export { MAX_HEADER_BYTES, SafetensorsFile, safetensorsHeader, writeSafetensors, type TensorEntry, type TensorHeader } from "./safetensors.js";

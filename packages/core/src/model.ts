@@ -56,11 +56,23 @@ interface Workspace<T extends Tensor> {
 }
 
 /** One model call's input: ids, or embeddings [B·T, D] (transformers' inputs_embeds). */
-interface RunInput {
+interface RunInput<T extends Tensor> {
   batch: number;
   steps: number;
   ids: Int32Array | null;
   embeds: Float32Array | null;
+  /** One step's ids already on the device (see DeviceStep). */
+  device: DeviceStep<T> | null;
+}
+
+/**
+ * The device side of a decode step whose ids need not come from the host (a generation records step n + 1 before
+ * it reads step n's tokens): `tokens` (i32 [B]) holds each row's last token, the step's input, and receives its
+ * output; `backup` gets a copy of the cache as it was before the step, so that the step can be undone.
+ */
+export interface DeviceStep<T extends Tensor> {
+  readonly tokens: T;
+  readonly backup: Mamba2Cache<T>;
 }
 
 /** A Mamba2 language model on one backend. Holds the weights; state lives in a Mamba2Cache. */
@@ -133,19 +145,21 @@ export class Mamba2Model<T extends Tensor = Tensor> {
 
   /**
    * Feeds ids [B, T] through the model (updating `cache`) and picks the next token of each row on the device:
-   * argmax of the last position's logits. Reads back only B ids.
+   * argmax of the last position's logits. Reads back only B ids. With a DeviceStep the ids are one step's
+   * tokens already on the device (and everything up to the read is recorded before this returns).
    */
-  async nextGreedy(ids: TokenIds, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
-    const ws = this.run(this.input(ids), attentionMask, cache);
+  async nextGreedy(ids: TokenIds | DeviceStep<T>, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
+    const input = this.input(ids);
+    const ws = this.run(input, attentionMask, cache);
     this.backend.kernels.argmax(ws.tokens, this.head(ws, "last"));
-    return this.backend.readI32(ws.tokens);
+    return this.readTokens(ws, input);
   }
 
   /**
    * Like nextGreedy, but draws each row's token on the device (`Kernels.sample`, which the backend must have) with
    * u[b], a uniform draw in [0, 1) per row. Reads back only B ids.
    */
-  async nextSampled(ids: TokenIds, cache: Mamba2Cache<T>, draw: DeviceDraw, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
+  async nextSampled(ids: TokenIds | DeviceStep<T>, cache: Mamba2Cache<T>, draw: DeviceDraw, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
     const sample = this.backend.kernels.sample;
     if (!sample) fail(`the ${this.backend.name} backend cannot sample on the device`);
     const input = this.input(ids);
@@ -153,6 +167,12 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     this.backend.write(this.workspace(input.batch, input.steps).draws, draw.u); // before the step: one submit
     const ws = this.run(input, attentionMask, cache);
     sample.call(this.backend.kernels, ws.tokens, this.head(ws, "last"), ws.draws, draw.options);
+    return this.readTokens(ws, input);
+  }
+
+  /** The step's tokens, also left in the DeviceStep's tokens for the next step. */
+  private readTokens(ws: Workspace<T>, input: RunInput<T>): Promise<Int32Array> {
+    if (input.device) this.backend.copy(input.device.tokens, ws.tokens);
     return this.backend.readI32(ws.tokens);
   }
 
@@ -203,20 +223,21 @@ export class Mamba2Model<T extends Tensor = Tensor> {
   }
 
   /** Ids [B, T] (checked) or embeddings [B, T, D] as one call's input. */
-  private input(x: TokenIds | HostTensor): RunInput {
+  private input(x: TokenIds | HostTensor | DeviceStep<T>): RunInput<T> {
+    if (isDeviceStep(x)) return { batch: x.tokens.shape[0], steps: 1, ids: null, embeds: null, device: x };
     if (!isHostTensor(x)) {
       const rows = this.checkIds(x);
-      return { batch: rows.length, steps: rows[0].length, ids: Int32Array.from(rows.flat()), embeds: null };
+      return { batch: rows.length, steps: rows[0].length, ids: Int32Array.from(rows.flat()), embeds: null, device: null };
     }
     const [batch, steps, width] = x.dims;
     if (x.dims.length !== 3 || !(batch > 0 && steps > 0) || width !== this.dims.hidden) {
       fail(`input embeddings must have dims [batch, tokens, ${this.dims.hidden}], found [${x.dims.join(", ")}]`);
     }
     if (x.data.length !== batch * steps * width) fail(`input embeddings of dims [${x.dims.join(", ")}] hold ${x.data.length} values, expected ${batch * steps * width}`);
-    return { batch, steps, ids: null, embeds: x.data };
+    return { batch, steps, ids: null, embeds: x.data, device: null };
   }
 
-  private maskTensor(input: RunInput, mask: ForwardOptions["attentionMask"]): Int32Array | null {
+  private maskTensor(input: RunInput<T>, mask: ForwardOptions["attentionMask"]): Int32Array | null {
     if (!mask) return null;
     const { batch, steps } = input;
     if (mask.length !== batch || mask.some((r) => r.length !== steps)) {
@@ -228,7 +249,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
   }
 
   /** The blocks: leaves the last hidden state (before norm_f) in ws.h. */
-  private run(input: RunInput, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null): Workspace<T> {
+  private run(input: RunInput<T>, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null): Workspace<T> {
     const { batch, steps } = input;
     if (cache.batch !== batch) fail(`cache holds ${cache.batch} sequences but the input has ${batch} rows`);
     const mask = this.maskTensor(input, attentionMask);
@@ -236,7 +257,11 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const { backend: be, weights: w, config: c, dims: d, lora } = this;
     const k = be.kernels;
     if (mask) be.write(ws.mask, mask); // every write before the first kernel: one submit per call on a GPU
-    if (input.ids) {
+    if (input.device) {
+      be.copy(ws.ids, input.device.tokens);
+      input.device.backup.copyFrom(cache);
+      this.embedInto(ws);
+    } else if (input.ids) {
       be.write(ws.ids, input.ids);
       this.embedInto(ws);
     } else {
@@ -378,4 +403,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     this.workspaces.set(key, ws);
     return ws;
   }
+}
+
+function isDeviceStep<T extends Tensor>(x: TokenIds | HostTensor | DeviceStep<T>): x is DeviceStep<T> {
+  return typeof x === "object" && x !== null && "backup" in x;
 }

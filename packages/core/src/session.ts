@@ -11,6 +11,7 @@
 import type { Tensor } from "./backend.js";
 import { eosIds, type Mamba2Config } from "./config.js";
 import { fail } from "./errors.js";
+import { Lookahead } from "./lookahead.js";
 import { nllOf } from "./loss.js";
 import type { Mamba2Model, TokenIds } from "./model.js";
 import { checkPrefillChunk, feed, type FeedOptions, leftPad, type Next } from "./prefill.js";
@@ -105,32 +106,51 @@ export class Mamba2Session<T extends Tensor = Tensor> {
     const draw = onDevice && sampled ? () => ({ options: drawOn, u: Float32Array.from(state.rngs, (rng, b) => (done[b] ? 0 : rng.next())) }) : undefined;
     const { signal } = options;
 
-    let next = await this.feedInput(state, rows, { chunk, want, draw, signal });
-    const vocab = this.model.dims.vocab;
-    for (let step = 0; step < maxNew; step++) {
-      if (step > 0) {
-        const ids = Array.from(state.pending!, (t) => [t]);
-        const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : null;
-        next = await feed(this.model, ids, mask, state.cache, { chunk, want, draw, signal });
+    const ahead = onDevice && this.model.backend.queued && maxNew > 1 ? new Lookahead(this.model, state, draw) : null;
+    try {
+      let next = await this.feedInput(state, rows, { chunk, want, draw, signal });
+      const vocab = this.model.dims.vocab;
+      for (let step = 0; step < maxNew; step++) {
+        const more = step + 1 < maxNew;
+        if (step > 0 && ahead) {
+          signal?.throwIfAborted();
+          next = { ids: await ahead.take() };
+          if (more) ahead.record(done); // from this step's tokens on the device, before the host sees them
+        } else if (step > 0) {
+          const ids = Array.from(state.pending!, (t) => [t]);
+          const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : null;
+          next = await feed(this.model, ids, mask, state.cache, { chunk, want, draw, signal });
+        }
+        const pending = state.pending ? Int32Array.from(state.pending) : new Int32Array(state.batch);
+        const deltas: GenerationDelta[] = [];
+        for (let b = 0; b < state.batch; b++) {
+          if (done[b]) continue;
+          const logits = "logits" in next ? next.logits.subarray(b * vocab, (b + 1) * vocab) : null;
+          const token = logits ? sampleToken(logits, options, state.rngs[b], state.histories[b]) : (next as { ids: Int32Array }).ids[b];
+          pending[b] = token;
+          state.histories[b].addGenerated(token);
+          const { text, finish } = textOf(texts[b], token, eos, step === maxNew - 1);
+          done[b] = finish !== undefined;
+          deltas.push({ row: b, token, text, ...(logits && options.logprobs ? { logprob: -nllOf(logits, token) } : {}), ...(finish ? { finish } : {}) });
+        }
+        state.pending = pending;
+        state.logits = null;
+        if (ahead && more && !done.every(Boolean)) {
+          // the first step ahead starts from the host's tokens; a step recorded while a row was ending is redone
+          if (step === 0) ahead.record(done, pending);
+          else if (deltas.some((d) => d.finish)) {
+            ahead.undo();
+            ahead.record(done, pending);
+          }
+        }
+        yield* deltas;
+        if (done.every(Boolean)) break;
       }
-      const pending = state.pending ? Int32Array.from(state.pending) : new Int32Array(state.batch);
-      const deltas: GenerationDelta[] = [];
-      for (let b = 0; b < state.batch; b++) {
-        if (done[b]) continue;
-        const logits = "logits" in next ? next.logits.subarray(b * vocab, (b + 1) * vocab) : null;
-        const token = logits ? sampleToken(logits, options, state.rngs[b], state.histories[b]) : (next as { ids: Int32Array }).ids[b];
-        pending[b] = token;
-        state.histories[b].addGenerated(token);
-        const { text, finish } = textOf(texts[b], token, eos, step === maxNew - 1);
-        done[b] = finish !== undefined;
-        deltas.push({ row: b, token, text, ...(logits && options.logprobs ? { logprob: -nllOf(logits, token) } : {}), ...(finish ? { finish } : {}) });
-      }
-      state.pending = pending;
-      state.logits = null;
-      yield* deltas;
-      if (done.every(Boolean)) break;
+      if (maxNew === 0 && "logits" in next) state.logits = next.logits;
+    } finally {
+      ahead?.undo();
+      ahead?.free();
     }
-    if (maxNew === 0 && "logits" in next) state.logits = next.logits;
   }
 
   /** The callback form of `generate`: runs it to the end and returns what each row generated. */

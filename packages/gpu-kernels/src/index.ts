@@ -138,6 +138,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
 
   return {
     name: "webgpu",
+    queued: true,
     kernels,
     weightDTypes: [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES],
     device,

@@ -1,0 +1,59 @@
+/**
+ * Decoding one step ahead on a queued backend (Backend.queued, WebGPU): step n + 1 is recorded from step n's
+ * tokens left on the device before step n's tokens are read back, so the device does not wait for the host
+ * between steps. Such a step assumes that every running row goes on. Where step n ends a row, the step is undone
+ * (the cache back from the copy taken before it, each row's generator back to before its draw) and recorded
+ * again with that row masked; where generation stops, it is undone. The state is always that of plain
+ * step-by-step decoding.
+ */
+import type { Tensor } from "./backend.js";
+import { Mamba2Cache } from "./cache.js";
+import type { DeviceDraw, DeviceStep, Mamba2Model } from "./model.js";
+import { Rng } from "./sampling.js";
+import type { Mamba2State } from "./state.js";
+
+export class Lookahead<T extends Tensor> {
+  private readonly step: DeviceStep<T>;
+  /** The step recorded and not yet taken: its tokens, and the generators' states before its draws. */
+  private ahead: { ids: Promise<Int32Array>; rngs: number[] } | null = null;
+
+  constructor(
+    private readonly model: Mamba2Model<T>,
+    private readonly state: Mamba2State<T>,
+    private readonly draw: (() => DeviceDraw) | undefined,
+  ) {
+    const b = model.backend;
+    this.step = { tokens: b.zeros([state.batch], "i32"), backup: new Mamba2Cache(b, model.dims, state.batch) };
+  }
+
+  /** Records the next step (rows marked done are masked): from `ids`, or from the last step's tokens on the device. */
+  record(done: readonly boolean[], ids?: Int32Array): void {
+    const rngs = this.state.rngs.map((r) => r.state);
+    if (ids) this.model.backend.write(this.step.tokens, ids);
+    const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : undefined;
+    const { model, state } = this;
+    const next = this.draw ? model.nextSampled(this.step, state.cache, this.draw(), mask) : model.nextGreedy(this.step, state.cache, mask);
+    this.ahead = { ids: next, rngs };
+  }
+
+  /** The recorded step's tokens (it counts as done). */
+  take(): Promise<Int32Array> {
+    const ids = this.ahead!.ids;
+    this.ahead = null;
+    return ids;
+  }
+
+  /** Undoes the recorded step, if there is one. */
+  undo(): void {
+    if (!this.ahead) return;
+    this.ahead.ids.catch(() => {}); // its tokens are not needed
+    this.state.cache.copyFrom(this.step.backup);
+    this.ahead.rngs.forEach((s, b) => (this.state.rngs[b] = new Rng(s)));
+    this.ahead = null;
+  }
+
+  free(): void {
+    this.model.backend.free(this.step.tokens);
+    this.step.backup.free();
+  }
+}
