@@ -9,11 +9,15 @@ export const Q8_0: i32 = 3;
 export const Q4_0: i32 = 4;
 export const Q4_K: i32 = 5;
 
-/** IEEE binary16 bits → f32 (exact for every half, subnormals included). */
+/**
+ * IEEE binary16 bits → f32, exact, with no arithmetic on subnormal floats (an f32 multiply with a subnormal operand
+ * takes a ~100-cycle microcode assist on Intel cores): normal halves by rebiasing the exponent bits (+112), zero and
+ * subnormal ones as mantissa·2^-24 converted from the integer.
+ */
 @inline export function halfToF32(h: u32): f32 {
+  const e = h & 0x7c00;
   const mag = (h & 0x7fff) << 13;
-  let f = reinterpret<f32>(mag) * 5.192296858534828e33; // 2^112 rebiases the exponent
-  if ((h & 0x7c00) == 0x7c00) f = reinterpret<f32>(mag | 0x7f800000); // inf / NaN
+  const f = e == 0 ? <f32>(h & 0x3ff) * 5.960464477539063e-8 : reinterpret<f32>(e == 0x7c00 ? mag | 0x7f800000 : mag + (112 << 23));
   return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
 }
 
@@ -25,15 +29,37 @@ export const Q4_K: i32 = 5;
 }
 
 /**
- * Four consecutive f16 values at p → f32x4: the sign-extended halves shifted left by 13 put the sign in bit 31
- * and exponent | mantissa in bits 27..13; clearing bits 30..28 leaves w·2^-112 as an f32 (exact, subnormals
- * included), and one multiply by 2^112 rebiases it. Infinities and NaNs are not handled: f16 matrices are
- * checked for them when loaded (src/index.ts).
+ * Four f16 values, sign-extended into i32 lanes → f32x4, exact, as halfToF32 (no arithmetic on subnormal floats).
+ * Infinities and NaNs are not handled: f16 matrices are checked for them when loaded (src/index.ts).
  */
-@inline export function half4(p: usize): v128 {
-  const bits = v128.and(i32x4.shl(v128.load16x4_s(p), 13), i32x4.splat(0x8fffe000));
-  return f32x4.mul(bits, f32x4.splat(5.192296858534828e33));
+@inline export function halfExact4(h: v128): v128 {
+  const normal = i32x4.add(v128.and(i32x4.shl(h, 13), i32x4.splat(0x0fffe000)), i32x4.splat(112 << 23));
+  const tiny = f32x4.mul(f32x4.convert_i32x4_s(v128.and(h, i32x4.splat(0x3ff))), f32x4.splat(5.960464477539063e-8));
+  const zeroExp = i32x4.eq(v128.and(h, i32x4.splat(0x7c00)), i32x4.splat(0));
+  return v128.or(v128.bitselect(tiny, normal, zeroExp), v128.and(i32x4.shl(h, 16), i32x4.splat(0x80000000)));
 }
+
+/** Four consecutive f16 values at p → f32x4. */
+@inline export function half4(p: usize): v128 {
+  return halfExact4(v128.load16x4_s(p));
+}
+
+/**
+ * The high halves of v's four 32-bit lanes (f16 values 1, 3, 5, 7 of 8) as w·2^-112 in 2 operations: shifted so
+ * that the sign lands in bit 31 (and 30..28) and exponent | mantissa in bits 27..13, then bits 30..28 and 12..0
+ * cleared. Exact, but a subnormal half gives a subnormal f32 (slow to multiply: see halfToF32).
+ */
+@inline export function halvesOdd(v: v128): v128 {
+  return v128.and(i32x4.shr_s(v, 3), i32x4.splat(0x8fffe000));
+}
+
+/** The low halves of v's four 32-bit lanes (f16 values 0, 2, 4, 6 of 8) as w·2^-112, as halvesOdd. */
+@inline export function halvesEven(v: v128): v128 {
+  return halvesOdd(i32x4.shl(v, 16));
+}
+
+/** 2^-112: halvesEven/Odd's scale. */
+export const HALF_SCALE: f32 = 1.925929944387236e-34;
 
 /** Four consecutive bf16 values at p → f32x4. */
 @inline export function bf16x4(p: usize): v128 {

@@ -4,8 +4,8 @@
 // dequantized once per panel), then tiles of 4 rows × 8 outputs broadcast x[r, i] against the panel's two vectors
 // per i (8 accumulators: V8 keeps them in xmm registers). Decode and short prefill: tiles of 4 outputs × 2 rows
 // share their loads, weights widened in registers (quantized rows read block by block, quant.ts, or 4 rows
-// dequantized into scratch).
-import { BF16, bf16x4, F16, F32, half4, hsum, loadW, Q8_0 } from "./common";
+// dequantized into scratch); f16 w by 8 halves a load against x permuted and scaled once per call (halved).
+import { BF16, bf16x4, F16, F32, half4, halfExact4, HALF_SCALE, halvesEven, halvesOdd, hsum, loadW, Q8_0 } from "./common";
 import { dequantizeRow, dotQuant, rowBytes } from "./quant";
 
 /**
@@ -21,10 +21,11 @@ const KC = 512;
 
 /**
  * Scratch bytes per thread: packed, the panel [KC, 8] f32, 8 zeros, then 8 dequantized rows [8, KC] f32 for
- * quantized w; quantized with fewer rows, 4 dequantized rows [4, I] f32.
+ * quantized w; quantized with fewer rows, 4 dequantized rows [4, I] f32; f16 with fewer rows, x permuted and
+ * scaled, [R < 8, I] f32.
  */
 export function scratchBytes(inDim: i32): usize {
-  return max<usize>(2 * KC * 32 + 32, <usize>inDim << 4);
+  return max<usize>(2 * KC * 32 + 32, <usize>inDim << 5);
 }
 
 // The weight type W is a compile-time marker, so that each dtype gets its own loop without branches:
@@ -55,9 +56,9 @@ function dot<W>(x: usize, w: usize, n: i32): f32 {
 
 /**
  * Computes the outputs of `part` (of `parts` threads): an equal share of the columns, in multiples of 8.
- * `scratch`: scratchBytes(I) per thread.
+ * `map`: an f16 w's subnormal map (halfMap), or 0; `scratch`: scratchBytes(I) per thread.
  */
-export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, scratch: usize, part: i32, parts: i32): void {
+export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, dtype: i32, map: usize, scratch: usize, part: i32, parts: i32): void {
   const share = ((outDim + 8 * parts - 1) / (8 * parts)) * 8;
   let o0 = min(outDim, part * share);
   const o1 = min(outDim, o0 + share);
@@ -65,7 +66,9 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
   if (ASC_FEATURE_SIMD && rows >= packRows(dtype)) o0 = packed(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
   if (dtype >= Q8_0) quantized(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
   else if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
-  else if (dtype == F16) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  else if (dtype == F16) {
+    if (!(ASC_FEATURE_SIMD && rows < packRows(F16) && map && halved(out, x, w, map, bias, rows, outDim, inDim, o0, o1, scratch))) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  }
   else tiled<i16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
 }
 
@@ -241,6 +244,121 @@ function tile4<W>(out: usize, x: usize, w0: usize, bias: usize, rows: i32, outDi
     s0 += load<f32>(b); s1 += load<f32>(b, 4); s2 += load<f32>(b, 8); s3 += load<f32>(b, 12);
   }
   store<f32>(y, s0); store<f32>(y, s1, 4); store<f32>(y, s2, 8); store<f32>(y, s3, 12);
+}
+
+/** 2^56: x·2^56 times w·2^-112 (halvesEven/Odd) is x·w·2^-56, normal down to |x·w| = 2^-70. */
+const X_SCALE: f32 = 7.205759403792794e16;
+/** 2^72: from there on x·2^56 overflows. */
+const X_LIMIT: f32 = 4.722366482869645e21;
+
+/** Words of a tile's row in the subnormal map of an f16 matrix: a bit per block of 8 inputs. */
+@inline function mapWords(inDim: i32): i32 {
+  return ((inDim >> 3) + 31) >> 5;
+}
+
+/** Bytes of the subnormal map of an f16 [O, I] matrix: a bit per 4 rows × 8 inputs (whole tiles and blocks). */
+export function halfMapBytes(outDim: i32, inDim: i32): usize {
+  return <usize>(outDim >> 2) * <usize>mapWords(inDim) << 2;
+}
+
+/** Fills the subnormal map of the f16 matrix w [O, I] (halfMapBytes at map): a bit set where a 4 × 8 block holds one. */
+export function halfMap(map: usize, w: usize, outDim: i32, inDim: i32): void {
+  const words = mapWords(inDim);
+  const rowW: usize = <usize>inDim << 1;
+  memory.fill(map, 0, halfMapBytes(outDim, inDim));
+  if (ASC_FEATURE_SIMD) for (let o = 0; o + 4 <= outDim; o += 4) {
+    const m = map + (<usize>((o >> 2) * words) << 2);
+    for (let b = 0; b < inDim >> 3; b++) {
+      let sub = i16x8.splat(0); // lanes with exponent 0 and a mantissa
+      for (let k = 0; k < 4; k++) {
+        const v = v128.and(v128.load(w + <usize>(o + k) * rowW + (<usize>b << 4)), i16x8.splat(0x7fff));
+        sub = v128.or(sub, v128.andnot(i16x8.eq(v128.and(v, i16x8.splat(0x7c00)), i16x8.splat(0)), i16x8.eq(v, i16x8.splat(0))));
+      }
+      if (v128.any_true(sub)) store<u32>(m + (<usize>(b >> 5) << 2), load<u32>(m + (<usize>(b >> 5) << 2)) | (1 << (b & 31)));
+    }
+  }
+}
+
+/** max |v| over n floats at p (NaN if one is). */
+function maxAbs(p: usize, n: i32): f32 {
+  let i = 0;
+  let v = f32x4.splat(0);
+  for (; i + 4 <= n; i += 4) v = f32x4.max(v, f32x4.abs(v128.load(p + (<usize>i << 2))));
+  let m = max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  for (; i < n; i++) m = max(m, abs(load<f32>(p + (<usize>i << 2))));
+  return m;
+}
+
+/**
+ * f16 w, fewer rows than packRows (SIMD only): each block of 8 inputs of x is stored in scratch as x·2^56 in the
+ * order 0 2 4 6 1 3 5 7, so that one load of 8 halves widens in place (halvesEven/Odd, no rebias multiply) against
+ * two vectors of x; the sums are scaled back by 2^-56·2^112 = 2^56 (every step exact while products stay normal).
+ * Blocks that the map (halfMap) marks as holding a subnormal half are widened exactly instead (halfExact4).
+ * Returns false, computing nothing, when max|x| ≥ 2^72 (x·2^56 would overflow; then tile4 widens exactly).
+ */
+function halved(out: usize, x: usize, w: usize, map: usize, bias: usize, rows: i32, outDim: i32, inDim: i32, o0: i32, o1: i32, scratch: usize): bool {
+  if (!(maxAbs(x, rows * inDim) < X_LIMIT)) return false;
+  const n8 = inDim & ~7;
+  const rowX: usize = <usize>inDim << 2;
+  const scale = f32x4.splat(X_SCALE);
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowX, xs = scratch + <usize>r * rowX;
+    for (let i = 0; i < n8; i += 8) {
+      const q = <usize>i << 2;
+      const a = v128.load(xr + q), b = v128.load(xr + q, 16);
+      v128.store(xs + q, f32x4.mul(i32x4.shuffle(a, b, 0, 2, 4, 6), scale));
+      v128.store(xs + q, f32x4.mul(i32x4.shuffle(a, b, 1, 3, 5, 7), scale), 16);
+    }
+  }
+  const rowW: usize = <usize>inDim << 1;
+  const rowY: usize = <usize>outDim << 2;
+  const words: usize = <usize>mapWords(inDim) << 2;
+  let o = o0;
+  for (; o + 4 <= o1; o += 4) {
+    const w0 = w + <usize>o * rowW;
+    for (let r = 0; r < rows; r++) {
+      const y = out + <usize>r * rowY + (<usize>o << 2);
+      halved4(y, x + <usize>r * rowX, scratch + <usize>r * rowX, w0, rowW, map + <usize>(o >> 2) * words, n8, inDim, bias, o);
+    }
+  }
+  tiled<u16>(out, x, w, bias, rows, outDim, inDim, o, o1); // the last outputs (fewer than 4)
+  return true;
+}
+
+/** acc + the 8 products of v's halves (halvesEven/Odd) with x·2^56 (xe, xo), scaled by 2^-56. */
+@inline function dot8(acc: v128, v: v128, xe: v128, xo: v128): v128 {
+  return f32x4.add(acc, f32x4.add(f32x4.mul(halvesEven(v), xe), f32x4.mul(halvesOdd(v), xo)));
+}
+
+/** dot8, the halves widened exactly (a block with subnormal halves): w·(x·2^56) then ·2^-112, as exact. */
+@inline function dot8Exact(acc: v128, v: v128, xe: v128, xo: v128): v128 {
+  const even = halfExact4(i32x4.shr_s(i32x4.shl(v, 16), 16)), odd = halfExact4(i32x4.shr_s(v, 16));
+  return f32x4.add(acc, f32x4.mul(f32x4.add(f32x4.mul(even, xe), f32x4.mul(odd, xo)), f32x4.splat(HALF_SCALE)));
+}
+
+/** One row's outputs o … o + 3 (weight rows consecutive from w0, map words at map) from x and its copy xs. */
+function halved4(y: usize, x: usize, xs: usize, w0: usize, rowW: usize, map: usize, n8: i32, inDim: i32, bias: usize, o: i32): void {
+  const w1 = w0 + rowW;
+  const w2 = w1 + rowW;
+  const w3 = w2 + rowW;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < n8 >> 3; b++) {
+    const i: usize = <usize>b << 4;
+    const xe = v128.load(xs + (i << 1)), xo = v128.load(xs + (i << 1), 16);
+    if ((load<u32>(map + (<usize>(b >> 5) << 2)) >>> (b & 31)) & 1) {
+      a0 = dot8Exact(a0, v128.load(w0 + i), xe, xo);
+      a1 = dot8Exact(a1, v128.load(w1 + i), xe, xo);
+      a2 = dot8Exact(a2, v128.load(w2 + i), xe, xo);
+      a3 = dot8Exact(a3, v128.load(w3 + i), xe, xo);
+    } else {
+      a0 = dot8(a0, v128.load(w0 + i), xe, xo);
+      a1 = dot8(a1, v128.load(w1 + i), xe, xo);
+      a2 = dot8(a2, v128.load(w2 + i), xe, xo);
+      a3 = dot8(a3, v128.load(w3 + i), xe, xo);
+    }
+  }
+  const back: f32 = 1 / (HALF_SCALE * X_SCALE);
+  store4(y, x, w0, rowW, n8, inDim, F16, bias, o, hsum(a0) * back, hsum(a1) * back, hsum(a2) * back, hsum(a3) * back);
 }
 
 /**

@@ -10,6 +10,8 @@ export { threadsUnavailable as wasmThreadsUnavailable } from "./threads.js";
 export interface WasmTensor extends Tensor {
   readonly ptr: number;
   readonly bytes: number;
+  /** An f16 matrix's map of blocks that hold subnormal halves (`half_map` in assembly/matmul.ts), if it has one. */
+  readonly halfMap?: { readonly ptr: number; readonly bytes: number };
 }
 
 /** The exports of assembly/index.ts: pointers and sizes in, nothing allocated in wasm. */
@@ -20,8 +22,10 @@ interface Exports {
   causal_conv1d(...args: number[]): void;
   embedding(out: number, table: number, ids: number, rows: number, d: number, dtype: number): void;
   gated_rms_norm(out: number, y: number, z: number, w: number, rows: number, e: number, zStride: number, eps: number, groupSize: number): void;
-  matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number, scratch: number, part: number, parts: number): void;
+  matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number, map: number, scratch: number, part: number, parts: number): void;
   matmul_scratch_bytes(inDim: number): number;
+  half_map(map: number, w: number, outDim: number, inDim: number): void;
+  half_map_bytes(outDim: number, inDim: number): number;
   rms_norm(out: number, x: number, w: number, rows: number, d: number, eps: number): void;
   ssd_scan(...args: number[]): void;
   ssd_scratch_bytes(groups: number, chunk: number): number;
@@ -118,7 +122,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     embedding: (out, table, ids) => wasm.embedding(out.ptr, table.ptr, ids.ptr, numel(ids), table.shape[1], DTYPE_CODE[table.dtype]),
     rmsNorm: (out, x, w, eps) => wasm.rms_norm(out.ptr, x.ptr, w.ptr, numel(x) / w.shape[0], w.shape[0], eps),
     matmul: (out, x, w, bias) => {
-      parallel("matmul", [out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype], scratchOf(threads * wasm.matmul_scratch_bytes(w.shape[1]))]);
+      const args = [out.ptr, x.ptr, w.ptr, ptr(bias), numel(x) / w.shape[1], w.shape[0], w.shape[1], DTYPE_CODE[w.dtype], w.halfMap?.ptr ?? 0];
+      parallel("matmul", [...args, scratchOf(threads * wasm.matmul_scratch_bytes(w.shape[1]))]);
     },
     add: (out, a, b) => wasm.add(out.ptr, a.ptr, b.ptr, numel(out)),
     causalConv1d: (out, x, offset, w, bias, state, mask, act) => {
@@ -150,7 +155,11 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const t = alloc(shape, keep ? dtype : "f32");
       if (data.byteLength !== t.bytes) fail(`weight of shape [${shape.join(", ")}] and dtype ${dtype}: got ${bytes.byteLength} bytes`);
       heap.bytes(t.ptr, t.bytes).set(data);
-      return t;
+      const mapBytes = simd && t.dtype === "f16" && shape.length === 2 ? wasm.half_map_bytes(shape[0], shape[1]) : 0;
+      if (!mapBytes) return t;
+      const halfMap = { ptr: heap.alloc(mapBytes), bytes: mapBytes };
+      wasm.half_map(halfMap.ptr, t.ptr, shape[0], shape[1]);
+      return { ...t, halfMap };
     },
     zeros(shape, dtype) {
       const t = alloc(shape, dtype);
@@ -166,7 +175,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     copy(dst, src) {
       new Uint8Array(memory.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + src.bytes);
     },
-    free: (t) => heap.release(t.ptr, t.bytes),
+    free(t) {
+      heap.release(t.ptr, t.bytes);
+      if (t.halfMap) heap.release(t.halfMap.ptr, t.halfMap.bytes);
+    },
     readBandwidth(bytes) {
       const n = Math.floor(bytes / 4);
       const p = heap.alloc(n * 4);
