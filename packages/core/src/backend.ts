@@ -38,6 +38,16 @@ export interface SsmWeights<T extends Tensor> {
  * Layouts: `zxbcdt` is in_proj's output [B·T, E + convDim + H] = z | xBC | dt; `xbc` is the conv output
  * [B·T, convDim] = x (E, as [H, P]) | B (G·N) | C (G·N).
  */
+/** The causal conv step of rmsNormMatmulConv: causalConv1d's arguments other than out and x. */
+export interface ConvStep<T extends Tensor> {
+  readonly offset: number;
+  readonly weight: T;
+  readonly bias: T | null;
+  readonly state: T;
+  readonly mask: T | null;
+  readonly activation: Activation;
+}
+
 export interface Kernels<T extends Tensor = Tensor> {
   /** out[r, :] = table[ids[r], :]. out [R, D], table [V, D], ids i32 [R]. */
   embedding(out: T, table: T, ids: T): void;
@@ -80,6 +90,11 @@ export interface Kernels<T extends Tensor = Tensor> {
    * same as rmsNorm then matmul. out [R, O], x [R, I], normWeight [I], w [O, I].
    */
   rmsNormMatmul?(out: T, x: T, normWeight: T, eps: number, w: T, bias: T | null): void;
+  /**
+   * Optional fusion for decode (one position per row): rmsNormMatmul into out, then causalConv1d over out's columns
+   * [offset, offset + C) into xbc, the conv state updated. out [B, O], x [B, I], xbc [B, 1, C].
+   */
+  rmsNormMatmulConv?(out: T, xbc: T, x: T, normWeight: T, eps: number, w: T, bias: T | null, conv: ConvStep<T>): void;
   /**
    * Optional fusion: out += gatedRmsNorm(y, z, normWeight, eps, groupSize)·wᵀ + bias, the same as gatedRmsNorm,
    * matmul and add (the residual connection). out [R, O], y [R, E], z [R, S], w [O, E].

@@ -1,4 +1,4 @@
-export type { Backend, DType, Kernels, SsmParams, SsmWeights, Tensor, WeightDType } from "./backend.js";
+export type { Backend, ConvStep, DType, Kernels, SsmParams, SsmWeights, Tensor, WeightDType } from "./backend.js";
 export { DEFAULT_WEIGHT_DTYPES, numel } from "./backend.js";
 export { blobSource, bytesSource, responseSource, toByteSource, type ByteInput, type ByteSource } from "./bytes.js";
 export { Mamba2Cache } from "./cache.js";

@@ -1,10 +1,10 @@
 /**
- * Decoding one step ahead on a queued backend (Backend.queued, WebGPU): step n + 1 is recorded from step n's
- * tokens left on the device before step n's tokens are read back, so the device does not wait for the host
- * between steps. Such a step assumes that every running row goes on. Where step n ends a row, the step is undone
- * (the cache back from the copy taken before it, each row's generator back to before its draw) and recorded
- * again with that row masked; where generation stops, it is undone. The state is always that of plain
- * step-by-step decoding.
+ * Decoding ahead on a queued backend (Backend.queued, WebGPU): step n + 1 is recorded from step n's tokens left on
+ * the device before step n's tokens are read back, so two steps are in flight and the device does not wait for
+ * the host to record the next one. A step recorded that way assumes that every running row goes on. Where step n
+ * ends a row, step n + 1 is undone (the cache back from the copy taken before it, each row's generator back to
+ * before its draw) and recorded again with that row masked; where generation stops, it is undone. The state is
+ * always that of plain step-by-step decoding.
  */
 import type { Tensor } from "./backend.js";
 import { Mamba2Cache } from "./cache.js";
@@ -14,8 +14,8 @@ import type { Mamba2State } from "./state.js";
 
 export class Lookahead<T extends Tensor> {
   private readonly step: DeviceStep<T>;
-  /** The step recorded and not yet taken: its tokens, and the generators' states before its draws. */
-  private ahead: { ids: Promise<Int32Array>; rngs: number[] } | null = null;
+  /** Steps recorded and not yet taken, oldest first: their tokens, and the generators' states before their draws. */
+  private readonly queue: { ids: Promise<Int32Array>; rngs: number[] }[] = [];
 
   constructor(
     private readonly model: Mamba2Model<T>,
@@ -33,23 +33,21 @@ export class Lookahead<T extends Tensor> {
     const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : undefined;
     const { model, state } = this;
     const next = this.draw ? model.nextSampled(this.step, state.cache, this.draw(), mask) : model.nextGreedy(this.step, state.cache, mask);
-    this.ahead = { ids: next, rngs };
+    this.queue.push({ ids: next, rngs });
   }
 
-  /** The recorded step's tokens (it counts as done). */
+  /** The oldest recorded step's tokens (it counts as done). */
   take(): Promise<Int32Array> {
-    const ids = this.ahead!.ids;
-    this.ahead = null;
-    return ids;
+    return this.queue.shift()!.ids;
   }
 
-  /** Undoes the recorded step, if there is one. */
+  /** Undoes the newest recorded step, if one is not taken (the backup holds the cache from before it). */
   undo(): void {
-    if (!this.ahead) return;
-    this.ahead.ids.catch(() => {}); // its tokens are not needed
+    const last = this.queue.pop();
+    if (!last) return;
+    last.ids.catch(() => {}); // its tokens are not needed
     this.state.cache.copyFrom(this.step.backup);
-    this.ahead.rngs.forEach((s, b) => (this.state.rngs[b] = new Rng(s)));
-    this.ahead = null;
+    last.rngs.forEach((s, b) => (this.state.rngs[b] = new Rng(s)));
   }
 
   free(): void {

@@ -271,14 +271,19 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const eps = c.layer_norm_epsilon;
     w.layers.forEach((lw, l) => {
       // the fused kernels where the backend has them (and no adapter needs the normalized input)
-      if (k.rmsNormMatmul && !lora?.inProj[l]) {
-        k.rmsNormMatmul(ws.zxbcdt, ws.h, lw.norm, eps, lw.inProj, lw.inProjBias);
+      const conv = { offset: d.inner, weight: lw.convWeight, bias: lw.convBias, state: cache.conv[l], mask: maskT, activation: c.hidden_act };
+      if (k.rmsNormMatmulConv && steps === 1 && !lora?.inProj[l]) {
+        k.rmsNormMatmulConv(ws.zxbcdt, ws.xbc, ws.h, lw.norm, eps, lw.inProj, lw.inProjBias, conv);
       } else {
-        k.rmsNorm(ws.hn, ws.h, lw.norm, eps);
-        k.matmul(ws.zxbcdt, ws.hn, lw.inProj, lw.inProjBias);
-        this.addLora(ws, ws.zxbcdt, ws.hn, lora?.inProj[l]);
+        if (k.rmsNormMatmul && !lora?.inProj[l]) {
+          k.rmsNormMatmul(ws.zxbcdt, ws.h, lw.norm, eps, lw.inProj, lw.inProjBias);
+        } else {
+          k.rmsNorm(ws.hn, ws.h, lw.norm, eps);
+          k.matmul(ws.zxbcdt, ws.hn, lw.inProj, lw.inProjBias);
+          this.addLora(ws, ws.zxbcdt, ws.hn, lora?.inProj[l]);
+        }
+        k.causalConv1d(ws.xbc, ws.zxbcdt, conv.offset, conv.weight, conv.bias, conv.state, conv.mask, conv.activation);
       }
-      k.causalConv1d(ws.xbc, ws.zxbcdt, d.inner, lw.convWeight, lw.convBias, cache.conv[l], maskT, c.hidden_act);
       const ssm = steps === 1 ? k.ssmStep : k.ssdScan;
       ssm(ws.y, ws.xbc, ws.zxbcdt, { dtBias: lw.dtBias, A: lw.A, D: lw.D }, cache.ssm[l], maskT, this.ssm);
       if (k.gatedNormMatmulAdd && !lora?.outProj[l]) {

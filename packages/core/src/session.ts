@@ -114,8 +114,8 @@ export class Mamba2Session<T extends Tensor = Tensor> {
         const more = step + 1 < maxNew;
         if (step > 0 && ahead) {
           signal?.throwIfAborted();
+          if (more) ahead.record(done); // from this step's tokens on the device, before the host reads them
           next = { ids: await ahead.take() };
-          if (more) ahead.record(done); // from this step's tokens on the device, before the host sees them
         } else if (step > 0) {
           const ids = Array.from(state.pending!, (t) => [t]);
           const mask = done.some(Boolean) ? done.map((d) => [d ? 0 : 1]) : null;

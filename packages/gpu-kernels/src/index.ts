@@ -11,7 +11,7 @@ import { causalConv1d } from "./programs/causal-conv1d.js";
 import type { Context } from "./programs/context.js";
 import { embedding } from "./programs/embedding.js";
 import { gatedRmsNorm } from "./programs/gated-rms-norm.js";
-import { gatedNormMatmulAdd, matmul, rmsNormMatmul } from "./programs/matmul.js";
+import { gatedNormMatmulAdd, matmul, rmsNormMatmul, rmsNormMatmulConv } from "./programs/matmul.js";
 import { rmsNorm } from "./programs/rms-norm.js";
 import { sample } from "./programs/sample.js";
 import { ssdScan } from "./programs/ssd-scan.js";
@@ -128,6 +128,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     argmax: (out, x) => argmax(ctx, out, x),
     sample: (out, x, u, o) => sample(ctx, out, x, u, o),
     rmsNormMatmul: (out, x, nw, eps, w, bias) => rmsNormMatmul(ctx, out, x, nw, eps, w, bias),
+    rmsNormMatmulConv: (out, xbc, x, nw, eps, w, bias, conv) => rmsNormMatmulConv(ctx, out, xbc, x, nw, eps, w, bias, conv),
     gatedNormMatmulAdd: (out, y, z, nw, eps, group, w, bias) => gatedNormMatmulAdd(ctx, out, y, z, nw, eps, group, w, bias),
   };
 

@@ -1,5 +1,5 @@
 /**
- * The fused-kernel suite: a backend's optional fusions (rmsNormMatmul, gatedNormMatmulAdd) against the
+ * The fused-kernel suite: a backend's optional fusions (rmsNormMatmul, rmsNormMatmulConv, gatedNormMatmulAdd) against the
  * reference running the ops they stand for, on few rows (where a GPU folds the norm into its gemv) and many, odd
  * widths, whole and grouped gated norms, every float dtype and a quantized one; outputs compared like the
  * conformance suite's.
@@ -14,9 +14,10 @@ import { f32, floats, KERNEL_TOLERANCE, nmse } from "./conformance.js";
 
 interface Case {
   name: string;
-  kernel: "rmsNormMatmul" | "gatedNormMatmulAdd";
+  kernel: "rmsNormMatmul" | "gatedNormMatmulAdd" | "rmsNormMatmulConv";
   dtype: WeightDType;
-  run<T extends Tensor>(b: Backend<T>, fused: boolean): T;
+  /** The outputs to compare. */
+  run<T extends Tensor>(b: Backend<T>, fused: boolean): T[];
 }
 
 const tensor = <T extends Tensor>(b: Backend<T>, shape: number[], rng: Rng, scale = 1): T =>
@@ -43,7 +44,36 @@ function normCase(rows: number, outDim: number, inDim: number, dtype: WeightDTyp
         b.kernels.rmsNorm(hn, x, nw, 1e-5);
         b.kernels.matmul(out, hn, w, bb);
       }
-      return out;
+      return [out];
+    },
+  };
+}
+
+/** in_proj and the conv step of a decode step: B rows, the conv over C columns from `offset`, some rows masked. */
+function convCase(batch: number, outDim: number, inDim: number, offset: number, channels: number, k: number, dtype: WeightDType, masked: boolean): Case {
+  return {
+    name: `rmsNormMatmulConv B=${batch} O=${outDim} I=${inDim} conv ${offset}+${channels} K=${k} ${dtype}${masked ? " masked" : ""}`,
+    kernel: "rmsNormMatmulConv",
+    dtype,
+    run(b, fused) {
+      const rng = new Rng(batch * 100 + outDim);
+      const x = tensor(b, [batch, inDim], rng, 3);
+      const nw = weight(b, [inDim], "f32", rng);
+      const w = weight(b, [outDim, inDim], dtype, rng);
+      const state = tensor(b, [batch, channels, k], rng);
+      const mask = masked ? b.zeros([batch, 1], "i32") : null;
+      if (mask) b.write(mask, Int32Array.from({ length: batch }, (_, r) => r % 2));
+      const conv = { offset, weight: weight(b, [channels, k], dtype, rng), bias: weight(b, [channels], "f32", rng), state, mask, activation: "silu" as const };
+      const out = b.zeros([batch, outDim], "f32");
+      const xbc = b.zeros([batch, 1, channels], "f32");
+      if (fused) b.kernels.rmsNormMatmulConv!(out, xbc, x, nw, 1e-5, w, null, conv);
+      else {
+        const hn = b.zeros([batch, inDim], "f32");
+        b.kernels.rmsNorm(hn, x, nw, 1e-5);
+        b.kernels.matmul(out, hn, w, null);
+        b.kernels.causalConv1d(xbc, out, offset, conv.weight, conv.bias, state, mask, "silu");
+      }
+      return [out, xbc, state];
     },
   };
 }
@@ -69,7 +99,7 @@ function gatedCase(rows: number, outDim: number, e: number, zExtra: number, grou
         b.kernels.matmul(mixed, g, w, bb);
         b.kernels.add(out, out, mixed);
       }
-      return out;
+      return [out];
     },
   };
 }
@@ -87,6 +117,10 @@ const CASES: Case[] = [
   gatedCase(2, 40, 48, 5, 16, "f32", false),
   gatedCase(11, 16, 40, 3, 40, "bf16", true),
   gatedCase(3, 4101, 20, 4, 20, "f32", false),
+  convCase(1, 70, 48, 20, 36, 4, "f32", false),
+  convCase(3, 61, 40, 9, 50, 3, "f16", true),
+  convCase(2, 4103, 32, 4000, 60, 4, "f32", true),
+  convCase(9, 45, 24, 5, 30, 4, "bf16", false), // more rows than the GPU's gemv takes
 ];
 
 /** Registers the suite with vitest; a backend without a fusion skips its cases. */
@@ -98,10 +132,13 @@ export function fusedSuite<T extends Tensor>(name: string, makeBackend: () => Ba
       backend ??= await makeBackend();
       if (!backend.kernels[c.kernel]) ctx.skip(`the ${backend.name} backend has no ${c.kernel}`);
       if (!(backend.weightDTypes ?? DEFAULT_WEIGHT_DTYPES).includes(c.dtype)) ctx.skip(`the ${backend.name} backend does not read ${c.dtype}`);
-      const want = await reference.readF32(c.run(reference, false));
-      const got = await backend.readF32(c.run(backend, true));
-      expect(relErr(got, want), "max |Δ| / scale").toBeLessThan(KERNEL_TOLERANCE.rel);
-      expect(nmse(got, want), "NMSE").toBeLessThan(KERNEL_TOLERANCE.nmse);
+      const want = c.run(reference, false);
+      const got = c.run(backend, true);
+      for (const [i, t] of got.entries()) {
+        const [g, w] = [await backend.readF32(t), await reference.readF32(want[i])];
+        expect(relErr(g, w), `output ${i}: max |Δ| / scale`).toBeLessThan(KERNEL_TOLERANCE.rel);
+        expect(nmse(g, w), `output ${i}: NMSE`).toBeLessThan(KERNEL_TOLERANCE.nmse);
+      }
     });
   });
 }

@@ -1,6 +1,10 @@
+import { type ConvStep, fail } from "@mamba2/core";
+import activationSource from "../shaders/activation.wgsl";
+import convStep from "../shaders/conv-step.wgsl";
 import source from "../shaders/matmul.wgsl";
 import type { GpuTensor } from "../tensor.js";
 import { compose, Params, reductions, weightAccess } from "../wgsl.js";
+import { ACT, causalConv1d } from "./causal-conv1d.js";
 import { type Context, groupsOf, header, storedDType } from "./context.js";
 import { gatedRmsNorm } from "./gated-rms-norm.js";
 import { rmsNorm } from "./rms-norm.js";
@@ -17,6 +21,8 @@ interface Fusion {
   readonly prologue?: Prologue;
   /** Add the product to out (the residual). */
   readonly accumulate?: boolean;
+  /** The conv step on the outputs (gemv only): see conv-step.wgsl. */
+  readonly conv?: ConvStep<GpuTensor> & { readonly xbc: GpuTensor };
 }
 
 /** How the gemv reads x: as is, or as a norm's input with the norm's weight as its gain. */
@@ -51,22 +57,31 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const rw = outputsPerGroup(outDim);
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
-  const key = `matmul/${dtype}/${vec}/${rx}/${rw}/${norm}/${acc}/${ctx.features.subgroups}`;
+  const conv = fusion.conv;
+  const k = conv?.weight.shape[1] ?? 0;
+  const act = conv ? ACT[conv.activation] : 0;
+  const convDType = conv ? storedDType(conv.weight) : "-";
+  const key = `matmul/${dtype}/${vec}/${rx}/${rw}/${norm}/${acc}/${ctx.features.subgroups}/${convDType}/${k}/${act}`;
   const code = () => compose(
-    header({ VEC: vec, RX: rx, RW: rw, NORM: pro ? 1 : 0, ACC: acc }),
+    header({ VEC: vec, RX: rx, RW: rw, NORM: pro ? 1 : 0, ACC: acc, K: k, ACT: act }),
     reductions(ctx.features),
     xAccess(pro, vec === 4),
     weightAccess("w", 3, dtype, vec === 4),
+    conv ? `${weightAccess("cw", 9, storedDType(conv.weight), false)}\n${activationSource}\n${convStep}` : "fn conv_push(r: u32, o: u32, v: f32) {}",
     source,
   );
   const zStride = pro?.z ? pro.z.shape[pro.z.shape.length - 1] : 0;
+  const channels = conv?.xbc.shape[conv.xbc.shape.length - 1] ?? 0;
+  const convBindings = conv ? [conv.state, conv.xbc, conv.weight, conv.bias ?? ctx.dummy, conv.mask ?? ctx.dummy].map((t) => t.parts[0]) : [];
   for (const part of w.parts) {
     ctx.runner.dispatch({
       key,
       entry: gemv ? "gemv" : "gemm",
       source: code,
-      params: new Params().u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0).bytes(),
-      bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null],
+      params: new Params()
+        .u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0)
+        .u32(conv?.offset ?? 0, channels, conv?.bias ? 1 : 0, conv?.mask ? 1 : 0).bytes(),
+      bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null, ...convBindings],
       workgroups: gemv ? groupsOf(part.rows, rw) : groupsOf(rows, 64) * groupsOf(part.rows, 64),
     });
   }
@@ -83,6 +98,19 @@ export function rmsNormMatmul(ctx: Context, out: GpuTensor, x: GpuTensor, weight
   const normed = scratchLike(ctx, "rms-norm-matmul", x, w.shape[1]);
   rmsNorm(ctx, normed, x, weight, eps);
   matmul(ctx, out, normed, w, bias);
+}
+
+/**
+ * out = rmsNorm(x)·wᵀ + bias, then the conv step over its columns into xbc: one gemv for few rows; otherwise
+ * rmsNormMatmul, then the conv.
+ */
+export function rmsNormMatmulConv(
+  ctx: Context, out: GpuTensor, xbc: GpuTensor, x: GpuTensor, weight: GpuTensor, eps: number, w: GpuTensor, bias: GpuTensor | null, conv: ConvStep<GpuTensor>,
+): void {
+  if (conv.weight.parts.length > 1) fail(`the conv weight [${conv.weight.shape.join(", ")}] is split across buffers (weightPartBytes is below its size)`);
+  if (x.bytes / 4 / w.shape[1] <= GEMV_MAX_ROWS) return matmul(ctx, out, x, w, bias, { prologue: { weight, eps }, conv: { ...conv, xbc } });
+  rmsNormMatmul(ctx, out, x, weight, eps, w, bias);
+  causalConv1d(ctx, xbc, out, conv.offset, conv.weight, conv.bias, conv.state, conv.mask, conv.activation);
 }
 
 /**

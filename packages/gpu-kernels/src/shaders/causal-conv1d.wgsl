@@ -5,8 +5,8 @@
 //           present inputs before the block (searched backwards in x, then taken from the old state).
 //   `update_state`: one invocation per (b, c), run after `main` when T > TB: the state becomes the last K present
 //           inputs (with T ≤ TB, `main` updates the state itself: one dispatch per decode step).
-// Completed by programs/causal-conv1d.ts with GRID, `weight_at` and the constants K and ACT (0 silu, 1 relu,
-// 2 identity).
+// Completed by programs/causal-conv1d.ts with GRID, `weight_at`, `activate` (activation.wgsl) and the constants K
+// and ACT.
 struct Params { batch: u32, steps: u32, channels: u32, x_stride: u32, offset: u32, has_bias: u32, has_mask: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -19,12 +19,6 @@ const TB = 16u;
 
 fn present(b: u32, t: u32) -> bool { return p.has_mask == 0u || mask[b * p.steps + t] != 0; }
 fn input(b: u32, t: u32, c: u32) -> f32 { return x[(b * p.steps + t) * p.x_stride + p.offset + c]; }
-
-fn activate(v: f32) -> f32 {
-  if (ACT == 0u) { return v / (1.0 + exp(-v)); }
-  if (ACT == 1u) { return max(v, 0.0); }
-  return v;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

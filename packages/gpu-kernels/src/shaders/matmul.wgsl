@@ -2,7 +2,8 @@
 // (a matrix larger than a binding is multiplied part by part). out f32 [R, O], x f32 [R, I], w [O, I]
 // (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
 // Completed by programs/matmul.ts with: GRID, the reductions (Lane, wg_sum4), `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
-// `x_gain4`, and the constants VEC (4 or 1: elements per load), RX and RW (gemv tile), NORM and ACC:
+// `x_gain4`, `conv_push` (conv-step.wgsl, or nothing), and the constants VEC (4 or 1: elements per load), RX and
+// RW (gemv tile), NORM and ACC:
 //   NORM = 1 (gemv only): x is a norm's input, x_gain4 its weight: out = (Σ_i x·gain·w)·rsqrt(mean_i(x²) + eps),
 //            an RMSNorm (or, with x = y ⊙ silu(z), the gated one) folded into the product;
 //   ACC = 1: the result is added to out (the residual connection).
@@ -12,7 +13,10 @@
 //         serves all RX rows. Then one workgroup reduction per 4 sums (wg_sum4).
 //   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
 //         4 × 4 outputs per invocation.
-struct Params { rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32 }
+struct Params {
+  rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32,
+  conv_offset: u32, channels: u32, has_conv_bias: u32, has_mask: u32, // the conv step (conv-step.wgsl)
+}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
@@ -22,6 +26,7 @@ fn store(r: u32, o: u32, v: f32) {
   if (p.has_bias != 0u) { b = bias[p.o0 + o]; }
   let i = r * p.out_dim + p.o0 + o;
   if (ACC == 1u) { out[i] = out[i] + (v + b); } else { out[i] = v + b; }
+  conv_push(r, p.o0 + o, v + b);
 }
 
 // Partial sums of the gemv: acc[rx·RW/4 + q][k] is output o0 + 4q + k of row r0 + rx.
