@@ -2,7 +2,8 @@
 // out [B, T, C] f32, x [B, T, stride] f32, w [C, K] f32 | f16 | bf16, bias [C] f32 or 0, state [B, C, K] f32 (the last
 // K present inputs, oldest first; updated), mask i32 [B, T] or 0. With v(τ) the τ-th present input of the row
 // (v(τ < 0) = state[K + τ]): out_t = act(bias + Σ_k w[k]·v(t − K + 1 + k)); a masked position outputs 0.
-import { activate, activateRow, loadW } from "./common";
+// Decode with K = 4 (one present position a row): a channel's state is one vector, shifted by one shuffle.
+import { activate, activate4, activateRow, bf16x4, F16, F32, half4, loadW } from "./common";
 
 export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize,
   batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
@@ -15,6 +16,12 @@ export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w:
     const xb = x + (<usize>(b * steps * stride + offset) << 2);
     const ob = out + (<usize>(b * steps * channels) << 2);
     const sb = state + (<usize>(b * channels) * <usize>k << 2);
+    if (ASC_FEATURE_SIMD && steps == 1 && k == 4 && (!m || load<i32>(m) != 0)) {
+      const c4 = c0 + ((c1 - c0) & ~3);
+      step4(ob, xb, w, wType, bias, sb, act, c0, c4);
+      if (c4 < c1) dense(ob, xb, stride, w, wType, bias, sb, steps, channels, k, act, c4, c1);
+      continue;
+    }
     if (!m) {
       // channels in blocks of 16 (a cache line of each row), every position of the block before the next
       for (let cb = c0; cb < c1; cb += 16) dense(ob, xb, stride, w, wType, bias, sb, steps, channels, k, act, cb, min(cb + 16, c1));
@@ -24,6 +31,33 @@ export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w:
       const bc: f32 = bias ? load<f32>(bias + (<usize>c << 2)) : 0;
       masked(ob + (<usize>c << 2), xb + (<usize>c << 2), stride, w + <usize>c * <usize>k * wBytes, wType, bc, sb + (<usize>c * <usize>k << 2), m, steps, channels, k, act);
     }
+  }
+}
+
+/** The 4 taps of channel c's weights (w [C, 4]) as f32x4. */
+@inline function taps(w: usize, wType: i32, c: i32): v128 {
+  if (wType == F32) return v128.load(w + (<usize>c << 4));
+  return wType == F16 ? half4(w + (<usize>c << 3)) : bf16x4(w + (<usize>c << 3));
+}
+
+/** One present position, K = 4, channels c0 … c1 − 1 (a multiple of 4 of them): 4 channels a pass. */
+function step4(ob: usize, xb: usize, w: usize, wType: i32, bias: usize, sb: usize, act: i32, c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c += 4) {
+    const xv = v128.load(xb + (<usize>c << 2));
+    const s = sb + (<usize>c << 4);
+    const s0 = i32x4.shuffle(v128.load(s), xv, 1, 2, 3, 4);
+    const s1 = i32x4.shuffle(v128.load(s, 16), xv, 1, 2, 3, 5);
+    const s2 = i32x4.shuffle(v128.load(s, 32), xv, 1, 2, 3, 6);
+    const s3 = i32x4.shuffle(v128.load(s, 48), xv, 1, 2, 3, 7);
+    v128.store(s, s0); v128.store(s, s1, 16); v128.store(s, s2, 32); v128.store(s, s3, 48);
+    const p0 = f32x4.mul(s0, taps(w, wType, c)), p1 = f32x4.mul(s1, taps(w, wType, c + 1));
+    const p2 = f32x4.mul(s2, taps(w, wType, c + 2)), p3 = f32x4.mul(s3, taps(w, wType, c + 3));
+    // the four horizontal sums as one vector
+    const a = f32x4.add(i32x4.shuffle(p0, p1, 0, 4, 2, 6), i32x4.shuffle(p0, p1, 1, 5, 3, 7));
+    const b = f32x4.add(i32x4.shuffle(p2, p3, 0, 4, 2, 6), i32x4.shuffle(p2, p3, 1, 5, 3, 7));
+    let y = f32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+    if (bias) y = f32x4.add(y, v128.load(bias + (<usize>c << 2)));
+    v128.store(ob + (<usize>c << 2), activate4(y, act));
   }
 }
 

@@ -145,6 +145,11 @@ export function axpby(y: usize, beta: f32, alpha: f32, x: usize, n: i32): void {
   return f32x4.div(x, f32x4.add(f32x4.splat(1), exp4(f32x4.neg(x))));
 }
 
+/** `activate` over four lanes. */
+@inline export function activate4(v: v128, act: i32): v128 {
+  return act == 0 ? silu4(v) : act == 1 ? f32x4.max(v, f32x4.splat(0)) : v;
+}
+
 /** The activation (codes as `activate`) in place over n floats at p. */
 export function activateRow(p: usize, n: i32, act: i32): void {
   if (act == 2) return;
@@ -152,8 +157,7 @@ export function activateRow(p: usize, n: i32, act: i32): void {
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) {
       const q = p + (<usize>i << 2);
-      const v = v128.load(q);
-      v128.store(q, act == 0 ? silu4(v) : f32x4.max(v, f32x4.splat(0)));
+      v128.store(q, activate4(v128.load(q), act));
     }
   }
   for (; i < n; i++) {

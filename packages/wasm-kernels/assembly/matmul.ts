@@ -318,7 +318,7 @@ function halved(out: usize, x: usize, w: usize, map: usize, bias: usize, rows: i
     const w0 = w + <usize>o * rowW;
     for (let r = 0; r < rows; r++) {
       const y = out + <usize>r * rowY + (<usize>o << 2);
-      halved4(y, x + <usize>r * rowX, scratch + <usize>r * rowX, w0, rowW, map + <usize>(o >> 2) * words, n8, inDim, bias, o);
+      halved4(y, x + <usize>r * rowX, scratch + <usize>r * rowX, w0, rowW, map + <usize>(o >> 2) * words, n8, inDim, bias, o, o + 8 <= outDim ? 4 * rowW : 0);
     }
   }
   tiled<u16>(out, x, w, bias, rows, outDim, inDim, o, o1); // the last outputs (fewer than 4)
@@ -336,8 +336,14 @@ function halved(out: usize, x: usize, w: usize, map: usize, bias: usize, rows: i
   return f32x4.add(acc, f32x4.mul(f32x4.add(f32x4.mul(even, xe), f32x4.mul(odd, xo)), f32x4.splat(HALF_SCALE)));
 }
 
-/** One row's outputs o … o + 3 (weight rows consecutive from w0, map words at map) from x and its copy xs. */
-function halved4(y: usize, x: usize, xs: usize, w0: usize, rowW: usize, map: usize, n8: i32, inDim: i32, bias: usize, o: i32): void {
+/**
+ * One row's outputs o … o + 3 (weight rows consecutive from w0, map words at map) from x and its copy xs. Each pass
+ * also loads a byte of the next tile (at w0 + ahead; ahead = 0: this one), a cache line apart, so that it is on its
+ * way from memory while this one computes (WebAssembly has no prefetch instruction; measured: f16 [3352, 768] ~10 %
+ * faster from memory; f32 is slower with it, its loop being bound by memory already).
+ */
+function halved4(y: usize, x: usize, xs: usize, w0: usize, rowW: usize, map: usize, n8: i32, inDim: i32, bias: usize, o: i32, ahead: usize): void {
+  const next = w0 + ahead;
   const w1 = w0 + rowW;
   const w2 = w1 + rowW;
   const w3 = w2 + rowW;
@@ -345,6 +351,7 @@ function halved4(y: usize, x: usize, xs: usize, w0: usize, rowW: usize, map: usi
   for (let b = 0; b < n8 >> 3; b++) {
     const i: usize = <usize>b << 4;
     const xe = v128.load(xs + (i << 1)), xo = v128.load(xs + (i << 1), 16);
+    load<u8>(next + (i << 2));
     if ((load<u32>(map + (<usize>(b >> 5) << 2)) >>> (b & 31)) & 1) {
       a0 = dot8Exact(a0, v128.load(w0 + i), xe, xo);
       a1 = dot8Exact(a1, v128.load(w1 + i), xe, xo);

@@ -111,7 +111,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const ssm = (which: "ssd_scan" | "ssm_step"): Kernels<WasmTensor>["ssdScan"] => (y, xbc, zxbcdt, w, state, mask, p) => {
     const [batch, steps, heads, headDim] = y.shape;
     const args = [y.ptr, xbc.ptr, zxbcdt.ptr, w.dtBias.ptr, w.A.ptr, w.D.ptr, state.ptr, ptr(mask), batch, steps, heads, headDim, p.groups, p.stateSize, last(xbc), last(zxbcdt), p.dtMin, p.dtMax];
-    if (which === "ssm_step") wasm.ssm_step(...args);
+    if (which === "ssm_step") parallel("ssm_step", args);
     else {
       const block = Math.min(p.chunkSize, SSD_BLOCK);
       parallel("ssd_scan", [...args, block, scratchOf(threads * wasm.ssd_scratch_bytes(p.groups, block))]);

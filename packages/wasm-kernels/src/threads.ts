@@ -7,18 +7,22 @@
  *
  * Waiting: the caller runs part 0 itself, then waits for the others with `Atomics.wait` where its thread may block
  * (Node.js, Deno, Bun, any Worker). A browser page's main thread may not block: there it spins on `Atomics.load`
- * until the last part is done. Kernels are synchronous, so the page is busy for the kernel either way; the spin
+ * until the last part is done. Workers and caller spin a short while (SPIN loads, tens of µs) before they block:
+ * a decode step runs ~100 kernels a few µs apart, and waking a blocked thread costs ~10 µs each time. Kernels are synchronous, so the page is busy for the kernel either way; the spin
  * costs one core of busy-waiting for the imbalance between parts (short: parts are equal slices) and nothing
  * else. An app that wants its page responsive runs the backend in a Worker, where the caller blocks instead.
  */
 import { fail } from "@mamba2/core";
 
 /** Kernels that split their work by `part` of `parts` (their last two arguments). */
-export const PARALLEL_OPS = ["matmul", "ssd_scan", "causal_conv1d", "read_bandwidth"] as const;
+export const PARALLEL_OPS = ["matmul", "ssd_scan", "ssm_step", "causal_conv1d", "read_bandwidth"] as const;
 export type ParallelOp = (typeof PARALLEL_OPS)[number];
 
 /** Bytes of the control block: i32 seq, pending, op, argc, failed (+ padding); then 32 f64 arguments. */
 export const CONTROL_BYTES = 32 + 8 * 32;
+
+/** Loads of a changing slot before a thread blocks on it. */
+const SPIN = 20000;
 
 /**
  * The worker body, shared by both kinds of worker: `start` gets the module, the memory and its part, then waits
@@ -26,6 +30,7 @@ export const CONTROL_BYTES = 32 + 8 * 32;
  * `failed`, so the caller never waits on a dead part), and the last one to finish wakes the caller.
  */
 const WORKER_BODY = `
+const SPIN = ${SPIN};
 const start = ({ module, memory, control, part, parts, ops }, ready) => {
   const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const head = new Int32Array(memory.buffer, control, 8);
@@ -33,6 +38,7 @@ const start = ({ module, memory, control, part, parts, ops }, ready) => {
   let seq = Atomics.load(head, 0);
   ready();
   for (;;) {
+    for (let i = 0; i < SPIN && Atomics.load(head, 0) === seq; i++);
     Atomics.wait(head, 0, seq);
     seq = Atomics.load(head, 0);
     if (head[2] < 0) break;
@@ -156,7 +162,7 @@ export async function createPool(module: WebAssembly.Module, memory: WebAssembly
       try {
         kernels[op](...argv, 0, parts);
       } finally {
-        for (let left = Atomics.load(head, 1); left !== 0; left = Atomics.load(head, 1)) if (blocking) Atomics.wait(head, 1, left);
+        for (let i = 0, left = Atomics.load(head, 1); left !== 0; i++, left = Atomics.load(head, 1)) if (blocking && i >= SPIN) Atomics.wait(head, 1, left);
       }
       if (Atomics.load(head, 4) !== 0) fail(`WASM threads: ${op} trapped in a worker`);
     },
