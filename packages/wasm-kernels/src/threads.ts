@@ -7,10 +7,11 @@
  *
  * Waiting: the caller runs part 0 itself, then waits for the others with `Atomics.wait` where its thread may block
  * (Node.js, Deno, Bun, any Worker). A browser page's main thread may not block: there it spins on `Atomics.load`
- * until the last part is done. Workers and caller spin a short while (SPIN loads, tens of µs) before they block:
- * a decode step runs ~100 kernels a few µs apart, and waking a blocked thread costs ~10 µs each time. Kernels are synchronous, so the page is busy for the kernel either way; the spin
+ * until the last part is done. Kernels are synchronous, so the page is busy for the kernel either way; the spin
  * costs one core of busy-waiting for the imbalance between parts (short: parts are equal slices) and nothing
  * else. An app that wants its page responsive runs the backend in a Worker, where the caller blocks instead.
+ * Workers and a blocking caller also spin a short while (SPIN loads, tens of µs) before they block: a decode step
+ * runs ~100 kernels a few µs apart, and waking a blocked thread costs ~10 µs each time.
  */
 import { fail } from "@mamba2/core";
 
