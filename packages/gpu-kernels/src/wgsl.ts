@@ -159,8 +159,14 @@ fn wg_sum4(v: vec4<f32>, lane: Lane) -> vec4<f32> {
   let s = subgroupAdd(v);
   if (lane.sg_id == 0u) { red_4[lane.id / lane.sg_size] = s; }
   workgroupBarrier();
-  var total = vec4<f32>(0.0);
-  for (var k = 0u; k < 256u / lane.sg_size; k++) { total += red_4[k]; }
+  // one invocation adds the subgroups' sums (not every invocation: small subgroups leave up to 64 of them)
+  if (lane.id == 0u) {
+    var t = vec4<f32>(0.0);
+    for (var k = 0u; k < 256u / lane.sg_size; k++) { t += red_4[k]; }
+    red_4[255] = t;
+  }
+  workgroupBarrier();
+  let total = red_4[255];
   workgroupBarrier();
   return total;
 }

@@ -11,8 +11,16 @@ import { rmsNorm } from "./rms-norm.js";
 
 /** Rows up to which the weight-streaming gemv beats the tiled gemm (decode and small batches). */
 const GEMV_MAX_ROWS = 8;
-/** Outputs per gemv workgroup: 8 for wide matrices, 4 otherwise (enough workgroups to fill the GPU). */
-const outputsPerGroup = (outDim: number) => (outDim >= 4096 ? 8 : 4);
+/**
+ * Outputs per gemv workgroup: 8 for wide matrices, 4 otherwise (enough workgroups to fill the GPU); up to 16 while
+ * a row has fewer than 1024 / RW loads, so that short rows do not leave most invocations idle (a CPU driver such
+ * as SwiftShader runs idle invocations too).
+ */
+function outputsPerGroup(outDim: number, loads: number): number {
+  let rw = outDim >= 4096 ? 8 : 4;
+  while (rw < 16 && rw * loads < 1024) rw *= 2;
+  return rw;
+}
 
 /** A norm folded into the gemv's loads of x: RMSNorm, or the gated RMSNorm over the whole width (x = y ⊙ silu(z)). */
 type Prologue = { readonly weight: GpuTensor; readonly eps: number; readonly z?: GpuTensor };
@@ -54,7 +62,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const rw = outputsPerGroup(outDim);
+  const rw = outputsPerGroup(outDim, inDim / vec);
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
   const conv = fusion.conv;
