@@ -26,6 +26,11 @@ const tensor = <T extends Tensor>(b: Backend<T>, shape: number[], rng: Rng, scal
 const weight = <T extends Tensor>(b: Backend<T>, shape: number[], dtype: WeightDType, rng: Rng): T =>
   b.weight(shape, dtype, weightBytes(floats(shape.reduce((a, c) => a * c, 1), rng), dtype));
 
+/** An RMSNorm-then-product's inputs: x [R, I], the norm's weight [I], w [O, I]. */
+function normInputs<T extends Tensor>(b: Backend<T>, rows: number, outDim: number, inDim: number, dtype: WeightDType, rng: Rng) {
+  return { x: tensor(b, [rows, inDim], rng, 3), nw: weight(b, [inDim], "f32", rng), w: weight(b, [outDim, inDim], dtype, rng) };
+}
+
 function normCase(rows: number, outDim: number, inDim: number, dtype: WeightDType, bias: boolean): Case {
   return {
     name: `rmsNormMatmul R=${rows} O=${outDim} I=${inDim} ${dtype}${bias ? " +bias" : ""}`,
@@ -33,9 +38,7 @@ function normCase(rows: number, outDim: number, inDim: number, dtype: WeightDTyp
     dtype,
     run(b, fused) {
       const rng = new Rng(rows * 1000 + inDim);
-      const x = tensor(b, [rows, inDim], rng, 3);
-      const nw = weight(b, [inDim], "f32", rng);
-      const w = weight(b, [outDim, inDim], dtype, rng);
+      const { x, nw, w } = normInputs(b, rows, outDim, inDim, dtype, rng);
       const bb = bias ? weight(b, [outDim], "f32", rng) : null;
       const out = b.zeros([rows, outDim], "f32");
       if (fused) b.kernels.rmsNormMatmul!(out, x, nw, 1e-5, w, bb);
@@ -57,9 +60,7 @@ function convCase(batch: number, outDim: number, inDim: number, offset: number, 
     dtype,
     run(b, fused) {
       const rng = new Rng(batch * 100 + outDim);
-      const x = tensor(b, [batch, inDim], rng, 3);
-      const nw = weight(b, [inDim], "f32", rng);
-      const w = weight(b, [outDim, inDim], dtype, rng);
+      const { x, nw, w } = normInputs(b, batch, outDim, inDim, dtype, rng);
       const state = tensor(b, [batch, channels, k], rng);
       const mask = masked ? b.zeros([batch, 1], "i32") : null;
       if (mask) b.write(mask, Int32Array.from({ length: batch }, (_, r) => r % 2));
