@@ -40,7 +40,9 @@ const start = ({ module, memory, control, part, parts, ops }, ready) => {
   ready();
   for (;;) {
     for (let i = 0; i < SPIN && Atomics.load(head, 0) === seq; i++);
-    Atomics.wait(head, 0, seq);
+    // Wait again after a wake with seq unchanged: the caller bumps seq, then notifies, and a worker that saw the
+    // bump while spinning may finish the op and wait before that notify arrives (its op must not run twice).
+    while (Atomics.load(head, 0) === seq) Atomics.wait(head, 0, seq);
     seq = Atomics.load(head, 0);
     if (head[2] < 0) break;
     try {
