@@ -117,13 +117,14 @@ function embeddingCase(dtype: WeightDType, d: number): Case {
 function fixedCases(): Case[] {
   const cases: Case[] = [];
   for (const dtype of ["f32", "f16", "bf16"] as const) {
-    for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256]]) cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
+    // more than 8 rows: the tiled products of prefill (the GPU gemm with partial tiles, the WASM packed panels)
+    for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256], [9, 70, 36], [133, 141, 37], [130, 65, 36]]) cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
     cases.push(embeddingCase(dtype, 13));
   }
   // quantized matrices: rows of whole blocks (32 values; 256 for q4_k)
   for (const dtype of ["q8_0", "q4_0", "q4_k"] as const) {
     const k = QUANT_BLOCKS[dtype].values;
-    for (const [R, O, blocks] of [[1, 37, 1], [5, 13, 3], [2, 8, 2], [7, 33, 1]]) cases.push(matmulCase(R, O, k * blocks, dtype, R % 2 === 1));
+    for (const [R, O, blocks] of [[1, 37, 1], [5, 13, 3], [2, 8, 2], [7, 33, 1], [130, 9, 1]]) cases.push(matmulCase(R, O, k * blocks, dtype, R % 2 === 1));
     cases.push(embeddingCase(dtype, 2 * k));
   }
   cases.push(
