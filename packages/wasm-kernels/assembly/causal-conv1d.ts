@@ -3,7 +3,7 @@
 // K present inputs, oldest first; updated), mask i32 [B, T] or 0. With v(τ) the τ-th present input of the row
 // (v(τ < 0) = state[K + τ]): out_t = act(bias + Σ_k w[k]·v(t − K + 1 + k)); a masked position outputs 0.
 // Decode with K = 4 (one present position a row): a channel's state is one vector, shifted by one shuffle.
-import { activate, activate4, activateRow, bf16x4, F16, F32, half4, loadW } from "./common";
+import { activate, activate4, activateRow, loadW, loadW4 } from "./common";
 
 export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize,
   batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
@@ -34,12 +34,6 @@ export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w:
   }
 }
 
-/** The 4 taps of channel c's weights (w [C, 4]) as f32x4. */
-@inline function taps(w: usize, wType: i32, c: i32): v128 {
-  if (wType == F32) return v128.load(w + (<usize>c << 4));
-  return wType == F16 ? half4(w + (<usize>c << 3)) : bf16x4(w + (<usize>c << 3));
-}
-
 /** One present position, K = 4, channels c0 … c1 − 1 (a multiple of 4 of them): 4 channels a pass. */
 function step4(ob: usize, xb: usize, w: usize, wType: i32, bias: usize, sb: usize, act: i32, c0: i32, c1: i32): void {
   for (let c = c0; c < c1; c += 4) {
@@ -50,8 +44,8 @@ function step4(ob: usize, xb: usize, w: usize, wType: i32, bias: usize, sb: usiz
     const s2 = i32x4.shuffle(v128.load(s, 32), xv, 1, 2, 3, 6);
     const s3 = i32x4.shuffle(v128.load(s, 48), xv, 1, 2, 3, 7);
     v128.store(s, s0); v128.store(s, s1, 16); v128.store(s, s2, 32); v128.store(s, s3, 48);
-    const p0 = f32x4.mul(s0, taps(w, wType, c)), p1 = f32x4.mul(s1, taps(w, wType, c + 1));
-    const p2 = f32x4.mul(s2, taps(w, wType, c + 2)), p3 = f32x4.mul(s3, taps(w, wType, c + 3));
+    const p0 = f32x4.mul(s0, loadW4(w, c << 2, wType)), p1 = f32x4.mul(s1, loadW4(w, (c + 1) << 2, wType));
+    const p2 = f32x4.mul(s2, loadW4(w, (c + 2) << 2, wType)), p3 = f32x4.mul(s3, loadW4(w, (c + 3) << 2, wType));
     // the four horizontal sums as one vector
     const a = f32x4.add(i32x4.shuffle(p0, p1, 0, 4, 2, 6), i32x4.shuffle(p0, p1, 1, 5, 3, 7));
     const b = f32x4.add(i32x4.shuffle(p2, p3, 0, 4, 2, 6), i32x4.shuffle(p2, p3, 1, 5, 3, 7));

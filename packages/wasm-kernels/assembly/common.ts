@@ -28,6 +28,13 @@ export const Q4_K: i32 = 5;
   return dtype == F16 ? halfToF32(h) : reinterpret<f32>(h << 16);
 }
 
+/** Elements i … i + 3 of a weight row starting at p, widened to f32x4 (the dtype known only at run time). */
+@inline export function loadW4(p: usize, i: i32, dtype: i32): v128 {
+  if (dtype == F32) return v128.load(p + (<usize>i << 2));
+  const q = p + (<usize>i << 1);
+  return dtype == F16 ? half4(q) : bf16x4(q);
+}
+
 /**
  * Four f16 values, sign-extended into i32 lanes → f32x4, exact, as halfToF32 (no arithmetic on subnormal floats).
  * Infinities and NaNs are not handled: f16 matrices are checked for them when loaded (src/index.ts).
