@@ -125,6 +125,13 @@ export interface Backend<T extends Tensor = Tensor> {
   readI32(t: T): Promise<Int32Array>;
   /** dst ← src, same shape. */
   copy(dst: T, src: T): void;
+  /**
+   * Optional (a queued backend, where recording costs the host more than running does): calls `record`, which
+   * only records kernels and copies, and keeps the commands it recorded under `key`; a later call with the same
+   * key records those commands again without calling `record`. The key names everything the commands depend on
+   * (tensors, options); freeing any tensor forgets every key.
+   */
+  replay?(key: string, record: () => void): void;
   free(t: T): void;
 }
 

@@ -65,6 +65,12 @@ interface RunInput<T extends Tensor> {
   device: DeviceStep<T> | null;
 }
 
+/** A decode step's choice of tokens into ws.tokens; `key` names it and its options (see run). */
+interface Pick<T extends Tensor> {
+  readonly key: string;
+  record(ws: Workspace<T>): void;
+}
+
 /**
  * The device side of a decode step whose ids need not come from the host (a generation records step n + 1 before
  * it reads step n's tokens): `tokens` (i32 [B]) holds each row's last token, the step's input, and receives its
@@ -150,9 +156,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
    */
   async nextGreedy(ids: TokenIds | DeviceStep<T>, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
     const input = this.input(ids);
-    const ws = this.run(input, attentionMask, cache);
-    this.backend.kernels.argmax(ws.tokens, this.head(ws, "last"));
-    return this.readTokens(ws, input);
+    const ws = this.run(input, attentionMask, cache, null, { key: "argmax", record: (ws) => this.backend.kernels.argmax(ws.tokens, this.head(ws, "last")) });
+    return this.backend.readI32(ws.tokens);
   }
 
   /**
@@ -165,15 +170,12 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const input = this.input(ids);
     if (draw.u.length !== input.batch) fail(`nextSampled: ${draw.u.length} draws for ${input.batch} rows`);
     this.backend.write(this.workspace(input.batch, input.steps).draws, draw.u); // before the step: one submit
-    const ws = this.run(input, attentionMask, cache);
-    sample.call(this.backend.kernels, ws.tokens, this.head(ws, "last"), ws.draws, draw.options);
-    return this.readTokens(ws, input);
-  }
-
-  /** The step's tokens, also left in the DeviceStep's tokens for the next step. */
-  private readTokens(ws: Workspace<T>, input: RunInput<T>): Promise<Int32Array> {
-    if (input.device) this.backend.copy(input.device.tokens, ws.tokens);
-    return this.backend.readI32(ws.tokens);
+    const o = draw.options;
+    const pick: Pick<T> = {
+      key: `sample ${o.temperature} ${o.topK} ${o.topP} ${o.minP}`,
+      record: (ws) => sample.call(this.backend.kernels, ws.tokens, this.head(ws, "last"), ws.draws, o),
+    };
+    return this.backend.readI32(this.run(input, attentionMask, cache, null, pick).tokens);
   }
 
   /** Like nextGreedy, but returns the last position's logits [B, V] for sampling on the host. */
@@ -248,26 +250,47 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     return flat.every((v) => v === 1) ? null : flat;
   }
 
-  /** The blocks: leaves the last hidden state (before norm_f) in ws.h. */
-  private run(input: RunInput<T>, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null): Workspace<T> {
-    const { batch, steps } = input;
+  /**
+   * The blocks: leaves the last hidden state (before norm_f) in ws.h, then records `pick` (a step's choice of
+   * tokens into ws.tokens, also copied to a DeviceStep's tokens). A DeviceStep's commands are the same every step,
+   * so a backend that can replay them (Backend.replay) records them once per model, adapter, cache, step, mask
+   * presence and pick.
+   */
+  private run(input: RunInput<T>, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, layerOut: T[] | null = null, pick?: Pick<T>): Workspace<T> {
+    const { batch, steps, device } = input;
     if (cache.batch !== batch) fail(`cache holds ${cache.batch} sequences but the input has ${batch} rows`);
     const mask = this.maskTensor(input, attentionMask);
     const ws = this.workspace(batch, steps);
-    const { backend: be, weights: w, config: c, dims: d, lora } = this;
-    const k = be.kernels;
-    if (mask) be.write(ws.mask, mask); // every write before the first kernel: one submit per call on a GPU
-    if (input.device) {
-      be.copy(ws.ids, input.device.tokens);
-      input.device.backup.copyFrom(cache);
-      this.embedInto(ws);
-    } else if (input.ids) {
-      be.write(ws.ids, input.ids);
-      this.embedInto(ws);
+    const be = this.backend;
+    // every write before the first kernel: one submit per call on a GPU
+    if (mask) be.write(ws.mask, mask);
+    if (input.ids) be.write(ws.ids, input.ids);
+    if (input.embeds) be.write(ws.h, input.embeds);
+    const record = () => {
+      if (device) {
+        be.copy(ws.ids, device.tokens);
+        device.backup.copyFrom(cache);
+      }
+      if (!input.embeds) this.embedInto(ws);
+      this.blocks(ws, mask ? ws.mask : null, cache, layerOut);
+      if (pick) pick.record(ws);
+      if (device) be.copy(device.tokens, ws.tokens);
+    };
+    if (device && pick && be.replay) {
+      be.replay([this, this.lora, cache, device].map(objectId).join(" ") + ` ${mask ? "masked" : "full"} ${pick.key}`, record);
+      device.backup.seqLen = cache.seqLen; // what copyFrom sets, when the replay does not call it
     } else {
-      be.write(ws.h, input.embeds!);
+      record();
     }
-    const maskT = mask ? ws.mask : null;
+    cache.seqLen += steps;
+    return ws;
+  }
+
+  /** Every block over ws.h (in place), updating the cache. */
+  private blocks(ws: Workspace<T>, maskT: T | null, cache: Mamba2Cache<T>, layerOut: T[] | null): void {
+    const { weights: w, config: c, dims: d, lora } = this;
+    const k = this.backend.kernels;
+    const steps = ws.xbc.shape[1];
     const eps = c.layer_norm_epsilon;
     w.layers.forEach((lw, l) => {
       // the fused kernels where the backend has them (and no adapter needs the normalized input)
@@ -294,10 +317,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
         this.addLora(ws, ws.mixed, ws.g, lora?.outProj[l]);
         k.add(ws.h, ws.h, ws.mixed);
       }
-      if (layerOut) be.copy(layerOut[l], ws.h);
+      if (layerOut) this.backend.copy(layerOut[l], ws.h);
     });
-    cache.seqLen += steps;
-    return ws;
   }
 
   /** ws.h ← the embeddings of ws.ids, plus the LoRA adapter's. */
@@ -408,6 +429,17 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     this.workspaces.set(key, ws);
     return ws;
   }
+}
+
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+
+/** A number naming the object for the life of the process (0 for null). */
+function objectId(o: object | null): number {
+  if (!o) return 0;
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++lastObjectId));
+  return id;
 }
 
 function isDeviceStep<T extends Tensor>(x: TokenIds | HostTensor | DeviceStep<T>): x is DeviceStep<T> {

@@ -164,6 +164,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     },
     readF32: async (t) => new Float32Array(await read(t)),
     readI32: async (t) => new Int32Array(await read(t)),
+    replay: (key, record) => runner.replay(key, record),
     copy(dst, src) {
       src.parts.forEach((p, i) => runner.copy(dst.parts[i].buffer, 0, p.buffer, 0, p.size));
     },

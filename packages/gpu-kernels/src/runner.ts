@@ -2,7 +2,8 @@
  * Records kernels into one command encoder and submits it only when the host needs a result (a read) or writes
  * a buffer that queued work still reads: a decode step is one submit. Pipelines are cached by key; uniforms are
  * small immutable buffers cached by content (shapes repeat across layers and steps); bind groups are cached by
- * (pipeline, uniforms, bound ranges), so a steady decode step creates no GPU objects at all.
+ * (pipeline, uniforms, bound ranges), so a steady decode step creates no GPU objects at all. A recorded sequence
+ * can be kept under a key and replayed (`replay`): a decode step then costs the host only the encoder's calls.
  */
 import { fail } from "@mamba2/core";
 import type { AcquiredDevice } from "./device.js";
@@ -28,12 +29,20 @@ export interface Dispatch {
 
 export const WORKGROUP = 256;
 
+/** A command as the encoder takes it: a dispatch with its objects resolved, or a buffer copy. */
+type Command =
+  | { readonly label: string; readonly pipeline: GPUComputePipeline; readonly group: GPUBindGroup; readonly x: number; readonly y: number }
+  | { readonly src: GPUBuffer; readonly srcOffset: number; readonly dst: GPUBuffer; readonly dstOffset: number; readonly size: number };
+
 export class Runner {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<GPUBuffer, number>();
   private readonly staging: GPUBuffer[] = [];
+  /** Command sequences kept by `replay`, and the one being recorded. */
+  private readonly traces = new Map<string, Command[]>();
+  private trace: Command[] | null = null;
   private nextId = 1;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -106,7 +115,8 @@ export class Runner {
   dispatch(d: Dispatch): void {
     const pipeline = this.pipeline(d);
     const uniform = this.uniform(d.params);
-    let key = `${d.key}:${d.entry ?? "main"}|${this.id(uniform)}|`;
+    const label = `${d.key}:${d.entry ?? "main"}`;
+    let key = `${label}|${this.id(uniform)}|`;
     for (const b of d.bindings) key += b ? `${this.id(b.buffer)}@${b.offset ?? 0}+${b.size},` : "-,";
     let group = this.bindGroups.get(key);
     if (!group) {
@@ -115,30 +125,59 @@ export class Runner {
       group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
       this.bindGroups.set(key, group);
     }
+    const [x, y] = this.grid(d.workgroups);
+    this.encode({ label, pipeline, group, x, y });
+  }
+
+  copy(dst: GPUBuffer, dstOffset: number, src: GPUBuffer, srcOffset: number, size: number): void {
+    this.encode({ src, srcOffset, dst, dstOffset, size });
+  }
+
+  /**
+   * Records what `record` records (dispatches and copies, no host writes or reads) and keeps it under `key`; later
+   * calls with the same key record the kept commands again without calling `record`. The key must name everything
+   * the commands depend on. Freeing a buffer drops every kept sequence.
+   */
+  replay(key: string, record: () => void): void {
+    const kept = this.traces.get(key);
+    if (kept) {
+      void this.device; // fails here if the device is lost or in error
+      for (const c of kept) this.encode(c);
+      return;
+    }
+    if (this.trace) fail("replay calls do not nest");
+    const trace: Command[] = (this.trace = []);
+    try {
+      record();
+    } finally {
+      this.trace = null;
+    }
+    this.traces.set(key, trace);
+  }
+
+  private encode(c: Command): void {
+    this.trace?.push(c);
     this.encoder ??= this.device.createCommandEncoder();
+    this.pending++;
+    if (!("pipeline" in c)) {
+      this.pass?.end();
+      this.pass = null;
+      this.encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+      return;
+    }
     if (this.profiler) {
       // profiling: one pass per dispatch, timestamps at its start and end
       this.pass?.end();
-      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.next(`${d.key}:${d.entry ?? "main"}`) });
+      this.pass = this.encoder.beginComputePass({ timestampWrites: this.profiler.next(c.label) });
       this.bound = null;
     } else if (!this.pass) {
       this.pass = this.encoder.beginComputePass();
       this.bound = null;
     }
-    if (this.bound?.pipeline !== pipeline) this.pass.setPipeline(pipeline);
-    if (this.bound?.group !== group) this.pass.setBindGroup(0, group);
-    this.bound = { pipeline, group };
-    const [x, y] = this.grid(d.workgroups);
-    this.pass.dispatchWorkgroups(x, y);
-    this.pending++;
-  }
-
-  copy(dst: GPUBuffer, dstOffset: number, src: GPUBuffer, srcOffset: number, size: number): void {
-    this.pass?.end();
-    this.pass = null;
-    this.encoder ??= this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
-    this.pending++;
+    if (this.bound?.pipeline !== c.pipeline) this.pass.setPipeline(c.pipeline);
+    if (this.bound?.group !== c.group) this.pass.setBindGroup(0, c.group);
+    this.bound = c;
+    this.pass.dispatchWorkgroups(c.x, c.y);
   }
 
   /** Submits what was recorded; buffers freed meanwhile are destroyed after it. */
@@ -159,11 +198,13 @@ export class Runner {
 
   /** Host → buffer, ordered after everything recorded so far. */
   write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    if (this.trace) fail("a host write while commands are recorded for replay");
     if (this.encoder) this.flush();
     this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 
   async read(buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    if (this.trace) fail("a host read while commands are recorded for replay");
     const padded = Math.ceil(size / 4) * 4;
     const i = this.staging.findIndex((s) => s.size >= padded);
     const staging = i >= 0 ? this.staging.splice(i, 1)[0] : this.device.createBuffer({ size: padded, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -188,6 +229,7 @@ export class Runner {
   }
 
   private forget(buffer: GPUBuffer): void {
+    this.traces.clear();
     const id = this.ids.get(buffer);
     if (id !== undefined) {
       const mark = `${id}@`;

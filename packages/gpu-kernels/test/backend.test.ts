@@ -33,6 +33,47 @@ describe("webgpu backend", () => {
     be.dispose();
   });
 
+  it("replays recorded commands under their key without calling the recorder; freeing a tensor forgets them", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const x = be.zeros([3], "f32");
+    const one = be.zeros([3], "f32");
+    be.write(one, Float32Array.of(1, 2, 3));
+    let records = 0;
+    const addOne = () => (records++, be.kernels.add(x, x, one));
+    for (let i = 0; i < 3; i++) be.replay!("x += one", addOne);
+    expect([...(await be.readF32(x))]).toEqual([3, 6, 9]);
+    expect(records).toBe(1);
+    be.free(be.zeros([1], "f32"));
+    be.replay!("x += one", addOne);
+    expect(records, "recorded again after a free").toBe(2);
+    expect([...(await be.readF32(x))]).toEqual([4, 8, 12]);
+    expect(() => be.replay!("write", () => be.write(x, Float32Array.of(0, 0, 0)))).toThrow(/^a host write while commands are recorded for replay/);
+    be.dispose();
+  });
+
+  it("decodes by replaying one recorded step: the reference's tokens, with rows ending at EOS", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const model = await loadModelFromDir(tiny, { backend: be });
+    const reference = await loadModelFromDir(tiny);
+    let calls = 0;
+    const kernels = be.kernels as unknown as Record<string, (...a: unknown[]) => void>;
+    for (const [name, f] of Object.entries(kernels)) kernels[name] = (...a) => (calls++, f(...a));
+    const prompts = [[1, 2, 3], [4, 5, 0]];
+    const run = async (maxNewTokens: number, eosTokenId: number | null) => {
+      calls = 0;
+      const tokens = await generateAll(model, prompts, { maxNewTokens, eosTokenId });
+      expect(tokens).toEqual(await generateAll(reference, prompts, { maxNewTokens, eosTokenId }));
+      return { tokens, calls };
+    };
+    const short = await run(3, null);
+    const long = await run(12, null);
+    expect(long.calls, "steps after the first call no kernel").toBe(short.calls);
+    const eos = long.tokens[0][4]; // row 0 ends there, row 1 goes on masked (unless it meets the same id first)
+    const ended = await run(12, eos);
+    expect(ended.tokens[0]).toEqual(long.tokens[0].slice(0, 5));
+    be.dispose();
+  });
+
   it("times each program on the GPU while profiling", async () => {
     const be = await createWebGpuBackend({ gpu: await nodeGpu() });
     const model = await loadModelFromDir(tiny, { backend: be });
