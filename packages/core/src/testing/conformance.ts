@@ -155,6 +155,16 @@ function fixedCases(): Case[] {
         return [out];
       },
     },
+    {
+      // longer than one pass of a 256-wide workgroup's 8 loads, with ties (values in steps of 1/2): the first maximum
+      name: "argmax R=2 V=5003 ties",
+      run(b, rng) {
+        const r = rng();
+        const out = b.zeros([2], "i32");
+        b.kernels.argmax(out, f32(b, [2, 5003], floats(2 * 5003, r, 8).map((v) => Math.round(v * 2) / 2)));
+        return [out];
+      },
+    },
     ...[24, 8].map((group): Case => ({
       name: `gatedRmsNorm R=3 E=24 group=${group}`,
       run(b, rng) {
