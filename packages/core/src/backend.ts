@@ -119,6 +119,13 @@ export interface Backend<T extends Tensor = Tensor> {
   weight(shape: readonly number[], dtype: WeightDType, bytes: Uint8Array): T;
   /** A zero-filled tensor for activations, cache or ids. */
   zeros(shape: readonly number[], dtype: "f32" | "i32"): T;
+  /**
+   * Optional: `count` zero-filled f32 tensors of one shape in one allocation (`items`), and that allocation as one
+   * tensor (`whole`): copying `whole` copies them all in one command. Free `whole`, not the items. Mamba2Cache keeps
+   * its layers' states so where a backend has it (a queued backend backs the cache up every decode step). Null
+   * where they do not fit one allocation.
+   */
+  stack?(shape: readonly number[], count: number): { readonly whole: T; readonly items: readonly T[] } | null;
   /** Host → device, the whole tensor. */
   write(t: T, data: Float32Array | Int32Array): void;
   readF32(t: T): Promise<Float32Array>;

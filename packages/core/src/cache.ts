@@ -8,8 +8,10 @@ import type { HostTensor } from "./host-tensor.js";
  * oldest first) and the SSM state [B, H, P, N]. Its size does not depend on the context length.
  */
 export class Mamba2Cache<T extends Tensor = Tensor> {
-  readonly conv: T[];
-  readonly ssm: T[];
+  readonly conv: readonly T[];
+  readonly ssm: readonly T[];
+  /** What holds the states: one tensor per kind where the backend can stack them (Backend.stack), else each layer's. */
+  private readonly held: readonly T[];
   /** Positions consumed so far (the padded length for a batch). */
   seqLen = 0;
 
@@ -19,8 +21,12 @@ export class Mamba2Cache<T extends Tensor = Tensor> {
     readonly batch: number,
   ) {
     const { layers, convDim, convKernel, heads, headDim, stateSize } = dims;
-    this.conv = Array.from({ length: layers }, () => backend.zeros([batch, convDim, convKernel], "f32"));
-    this.ssm = Array.from({ length: layers }, () => backend.zeros([batch, heads, headDim, stateSize], "f32"));
+    const states = (shape: number[]) => backend.stack?.(shape, layers) ?? { items: Array.from({ length: layers }, () => backend.zeros(shape, "f32")), whole: null };
+    const conv = states([batch, convDim, convKernel]);
+    const ssm = states([batch, heads, headDim, stateSize]);
+    this.conv = conv.items;
+    this.ssm = ssm.items;
+    this.held = conv.whole && ssm.whole ? [conv.whole, ssm.whole] : [...conv.items, ...ssm.items];
   }
 
   /** Layer l's conv state [B, convDim, K] (transformers' `conv_states[l]`), read from the device. */
@@ -33,7 +39,7 @@ export class Mamba2Cache<T extends Tensor = Tensor> {
     return this.read(this.ssm, layer, "ssm");
   }
 
-  private async read(states: T[], layer: number, what: string): Promise<HostTensor> {
+  private async read(states: readonly T[], layer: number, what: string): Promise<HostTensor> {
     if (!Number.isInteger(layer) || layer < 0 || layer >= states.length) fail(`${what} state of layer ${layer}: the cache has layers 0 to ${states.length - 1}`);
     return { data: await this.backend.readF32(states[layer]), dims: states[layer].shape };
   }
@@ -56,12 +62,11 @@ export class Mamba2Cache<T extends Tensor = Tensor> {
   /** This ← src (a cache of the same model and batch), on the device. */
   copyFrom(src: Mamba2Cache<T>): void {
     if (src.batch !== this.batch || src.conv.length !== this.conv.length) fail(`copyFrom: a cache of ${src.batch} rows and ${src.conv.length} layers into one of ${this.batch} and ${this.conv.length}`);
-    src.conv.forEach((t, i) => this.backend.copy(this.conv[i], t));
-    src.ssm.forEach((t, i) => this.backend.copy(this.ssm[i], t));
+    src.held.forEach((t, i) => this.backend.copy(this.held[i], t));
     this.seqLen = src.seqLen;
   }
 
   free(): void {
-    for (const t of [...this.conv, ...this.ssm]) this.backend.free(t);
+    for (const t of this.held) this.backend.free(t);
   }
 }

@@ -96,7 +96,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     for (const part of t.parts) {
       const chunk = data.subarray(part.row0 * rowBytes, (part.row0 + part.rows) * rowBytes);
       const padded = chunk.byteLength % 4 === 0 ? chunk : Uint8Array.from({ length: Math.ceil(chunk.byteLength / 4) * 4 }, (_, i) => chunk[i] ?? 0);
-      runner.write(part.buffer, 0, padded);
+      runner.write(part.buffer, part.offset ?? 0, padded);
     }
   };
 
@@ -134,7 +134,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
 
   const read = async (t: GpuTensor): Promise<ArrayBuffer> => {
     if (t.parts.length !== 1) fail(`reading a tensor split across ${t.parts.length} buffers is not supported`);
-    return runner.read(t.parts[0].buffer, 0, t.bytes);
+    return runner.read(t.parts[0].buffer, t.parts[0].offset ?? 0, t.bytes);
   };
 
   return {
@@ -158,6 +158,19 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
       return t;
     },
     zeros: (shape, dtype) => alloc(shape, dtype, false),
+    stack(shape, count) {
+      // items start at multiples of minStorageBufferOffsetAlignment, so that each binds on its own
+      const bytes = tensorBytes(shape, "f32");
+      const stride = Math.ceil(bytes / limits.minStorageBufferOffsetAlignment) * limits.minStorageBufferOffsetAlignment;
+      if (count * stride > limits.maxBufferSize) return null;
+      // never bound as a whole (only copied), so not held to the binding limit
+      const b = buffer(count * stride, `${count} stacked f32 tensors [${shape.join(", ")}]`);
+      const whole: GpuTensor = { shape: [count, stride / 4], dtype: "f32", bytes: count * stride, parts: [{ buffer: b, row0: 0, rows: count, size: b.size }] };
+      const items = Array.from({ length: count }, (_, i): GpuTensor => ({
+        shape: [...shape], dtype: "f32", bytes, parts: [{ buffer: b, offset: i * stride, size: bytes, row0: 0, rows: shape[0] ?? 1 }],
+      }));
+      return { whole, items };
+    },
     write(t, data) {
       if (data.byteLength !== t.bytes) fail(`write: ${data.byteLength} bytes into a tensor of ${t.bytes}`);
       writeParts(t, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -166,7 +179,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     readI32: async (t) => new Int32Array(await read(t)),
     replay: (key, record) => runner.replay(key, record),
     copy(dst, src) {
-      src.parts.forEach((p, i) => runner.copy(dst.parts[i].buffer, 0, p.buffer, 0, p.size));
+      src.parts.forEach((p, i) => runner.copy(dst.parts[i].buffer, dst.parts[i].offset ?? 0, p.buffer, p.offset ?? 0, p.size));
     },
     free(t) {
       for (const p of t.parts) runner.release(p.buffer);

@@ -1,12 +1,17 @@
 // What the WebGPU backend promises beyond the kernels: one submit per decode step, its profiler, clear errors.
 import { fileURLToPath } from "node:url";
-import { generateAll } from "@mamba2/core";
+import { generateAll, type HostTensor } from "@mamba2/core";
+import { relErr } from "@mamba2/core/testing";
 import { loadModelFromDir } from "@mamba2/core/node";
 import { describe, expect, it } from "vitest";
 import { createWebGpuBackend } from "../src/index.js";
 import { nodeGpu } from "../src/node.js";
 
 const tiny = fileURLToPath(new URL("../../../fixtures/tiny", import.meta.url));
+const expectClose = (a: HostTensor, b: HostTensor) => {
+  expect(a.dims).toEqual(b.dims);
+  expect(relErr(a.data, b.data)).toBeLessThan(1e-5);
+};
 
 describe("webgpu backend", () => {
   it("submits once per greedy decode step and reads back only the ids", async () => {
@@ -17,6 +22,25 @@ describe("webgpu backend", () => {
     const before = be.submits;
     for (let i = 0; i < 3; i++) next = await model.nextGreedy([next[0]], cache);
     expect(be.submits - before).toBe(3);
+    be.dispose();
+  });
+
+  it("stacks a cache's states in one buffer per kind: the layers' states match the reference's, and so do a clone's", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const model = await loadModelFromDir(tiny, { backend: be });
+    const reference = await loadModelFromDir(tiny);
+    const [cache, expected] = [model.createCache(2), reference.createCache(2)];
+    await model.forward([[1, 2, 3], [4, 5, 6]], { cache });
+    await reference.forward([[1, 2, 3], [4, 5, 6]], { cache: expected });
+    expect(new Set(cache.conv.map((t) => t.parts[0].buffer)).size).toBe(1);
+    expect(new Set(cache.ssm.map((t) => t.parts[0].buffer)).size).toBe(1);
+    const clone = cache.clone(); // one copy per kind
+    for (const c of [cache, clone]) {
+      for (let l = 0; l < cache.conv.length; l++) {
+        expectClose(await c.convState(l), await expected.convState(l));
+        expectClose(await c.ssmState(l), await expected.ssmState(l));
+      }
+    }
     be.dispose();
   });
 
