@@ -12,12 +12,12 @@ import { rmsNorm } from "./rms-norm.js";
 /** Rows up to which the weight-streaming gemv beats the tiled gemm (decode and small batches). */
 const GEMV_MAX_ROWS = 8;
 /**
- * Outputs per gemv workgroup: 8 for wide matrices, 4 otherwise (enough workgroups to fill the GPU); up to 16 while
- * a row has fewer than 1024 / RW loads, so that short rows do not leave most invocations idle (a CPU driver such
- * as SwiftShader runs idle invocations too).
+ * Outputs per gemv workgroup: 4 (more workgroups stream a matrix faster: 2.7b's in_proj at 8 made an H200's decode
+ * step 25 % slower); up to 16 while a row has fewer than 1024 / RW loads, so that short rows do not leave most
+ * invocations idle (a CPU driver such as SwiftShader runs idle invocations too).
  */
-function outputsPerGroup(outDim: number, loads: number): number {
-  let rw = outDim >= 4096 ? 8 : 4;
+function outputsPerGroup(loads: number): number {
+  let rw = 4;
   while (rw < 16 && rw * loads < 1024) rw *= 2;
   return rw;
 }
@@ -62,7 +62,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const rw = outputsPerGroup(outDim, inDim / vec);
+  const rw = outputsPerGroup(inDim / vec);
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
   const conv = fusion.conv;
