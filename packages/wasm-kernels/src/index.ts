@@ -1,6 +1,6 @@
 import { type Activation, type Backend, DEFAULT_WEIGHT_DTYPES, type DType, fail, isQuantized, type Kernels, QUANT_DTYPES, type Tensor, tensorBytes, toFloat32 } from "@mamba2/core";
 import { Heap, MAX_BYTES } from "./heap.js";
-import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
+import { RELAXED_THREADS_WASM, RELAXED_WASM, SCALAR_WASM, SIMD_WASM, THREADS_WASM } from "./kernels.generated.js";
 import { CONTROL_BYTES, createPool, type ParallelOp, type Pool, threadsUnavailable } from "./threads.js";
 
 export { MAX_BYTES as WASM_MAX_BYTES } from "./heap.js";
@@ -37,6 +37,13 @@ export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine validates it). false forces the scalar build. */
   simd?: boolean;
   /**
+   * Use the relaxed-SIMD build, whose prefill matmul multiplies and adds in one fused instruction (default: when
+   * the engine validates it: Chrome and Edge 114+, Node.js 22+, Deno; Node.js 20 with
+   * `--experimental-wasm-relaxed-simd`). Its sums are rounded once per step, so they may differ from the SIMD
+   * build's in the last bits. false forces the plain SIMD build.
+   */
+  relaxedSimd?: boolean;
+  /**
    * Threads for the big kernels (matmul, SSD scan, conv), over a shared memory (default 1): Node.js's
    * worker_threads, or Web Workers in Deno, Bun and cross-origin isolated browser pages (COOP same-origin + COEP
    * require-corp). On a page's main thread, which may not block, the caller spin-waits for the workers.
@@ -46,6 +53,7 @@ export interface WasmBackendOptions {
 
 export interface WasmBackend extends Backend<WasmTensor> {
   readonly simd: boolean;
+  readonly relaxedSimd: boolean;
   readonly threads: number;
   /** Stops the worker threads (a no-op with one thread). */
   dispose(): void;
@@ -83,10 +91,13 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (!Number.isInteger(threads) || threads < 1) fail(`WASM threads must be a positive integer, found ${threads}`);
   if (simd && !WebAssembly.validate(simdBytes)) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
   if (threads > 1 && !simd) fail("WASM threads need the SIMD build");
+  const relaxedBytes = decode(threads > 1 ? RELAXED_THREADS_WASM : RELAXED_WASM);
+  const relaxedSimd = simd && (options.relaxedSimd ?? WebAssembly.validate(relaxedBytes));
+  if (relaxedSimd && !WebAssembly.validate(relaxedBytes)) fail("WASM backend: this engine does not support relaxed SIMD (use relaxedSimd: false)");
   const unavailable = threads > 1 ? threadsUnavailable() : null;
   if (unavailable) fail(unavailable);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
-  const module = await WebAssembly.compile(threads > 1 ? decode(THREADS_WASM) : simd ? simdBytes : decode(SCALAR_WASM));
+  const module = await WebAssembly.compile(relaxedSimd ? relaxedBytes : threads > 1 ? decode(THREADS_WASM) : simd ? simdBytes : decode(SCALAR_WASM));
   const wasm = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
   const heap = new Heap(memory, wasm.heap_base());
   const pool: Pool | null = threads > 1 ? await createPool(module, memory, heap.alloc(CONTROL_BYTES), threads, wasm as unknown as Record<ParallelOp, (...a: number[]) => void>) : null;
@@ -139,6 +150,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     name: "wasm",
     simd,
+    relaxedSimd,
     threads,
     dispose: () => pool?.terminate(),
     maxBytes: MAX_BYTES,

@@ -18,6 +18,24 @@ describe("wasm backend", () => {
     );
   });
 
+  it("takes the relaxed-SIMD build where the engine validates it: the prefill matmul's multiply-adds are fused", async () => {
+    // x·w over two inputs, −1·1 then (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴: rounded after the product the sum is 2⁻¹¹;
+    // fused (relaxed_madd on a CPU with FMA, as x86-64 and Arm64 have) it keeps the 2⁻²⁴
+    const first = async (relaxedSimd?: boolean) => {
+      const be = await createWasmBackend({ relaxedSimd });
+      const rows = 32; // the packed (prefill) path
+      const x = be.zeros([rows, 2], "f32");
+      be.write(x, Float32Array.from({ length: 2 * rows }, (_, k) => (k % 2 ? 1 + 2 ** -12 : -1)));
+      const w = be.weight([8, 2], "f32", new Uint8Array(Float32Array.from({ length: 16 }, (_, k) => (k % 2 ? 1 + 2 ** -12 : 1)).buffer));
+      const out = be.zeros([rows, 8], "f32");
+      be.kernels.matmul(out, x, w, null);
+      return { relaxed: be.relaxedSimd, sum: (await be.readF32(out))[0] };
+    };
+    expect(await first(), "the tests run Node.js with --experimental-wasm-relaxed-simd").toEqual({ relaxed: true, sum: 2 ** -11 + 2 ** -24 });
+    expect(await first(false)).toEqual({ relaxed: false, sum: 2 ** -11 });
+    expect((await createWasmBackend({ simd: false })).relaxedSimd).toBe(false);
+  });
+
   it("checks its options", async () => {
     await expect(createWasmBackend({ threads: 0 })).rejects.toThrow(/WASM threads must be a positive integer, found 0/);
     await expect(createWasmBackend({ threads: 2, simd: false })).rejects.toThrow(/WASM threads need the SIMD build/);

@@ -3,6 +3,8 @@
 import { conformanceSuite } from "@mamba2/core/testing";
 import { createWasmBackend } from "../src/index.js";
 
-conformanceSuite("wasm (simd)", () => createWasmBackend({ simd: true }));
+conformanceSuite("wasm (simd)", () => createWasmBackend({ simd: true, relaxedSimd: false }));
+conformanceSuite("wasm (relaxed simd)", () => createWasmBackend({ relaxedSimd: true }));
 conformanceSuite("wasm (scalar)", () => createWasmBackend({ simd: false }));
-conformanceSuite("wasm (simd, 3 threads)", () => createWasmBackend({ threads: 3 }));
+conformanceSuite("wasm (simd, 3 threads)", () => createWasmBackend({ threads: 3, relaxedSimd: false }));
+conformanceSuite("wasm (relaxed simd, 3 threads)", () => createWasmBackend({ threads: 3, relaxedSimd: true }));

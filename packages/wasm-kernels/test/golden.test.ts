@@ -4,7 +4,7 @@ import { goldenSuite, transformersSuite } from "@mamba2/core/testing";
 import { createWasmBackend } from "../src/index.js";
 
 const fixtures = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
-goldenSuite("wasm (simd)", () => createWasmBackend({ simd: true }), fixtures);
-goldenSuite("wasm (simd, 2 threads)", () => createWasmBackend({ threads: 2 }), fixtures);
+goldenSuite("wasm (simd)", () => createWasmBackend({ simd: true, relaxedSimd: false }), fixtures);
+goldenSuite("wasm (relaxed simd, 2 threads)", () => createWasmBackend({ threads: 2, relaxedSimd: true }), fixtures);
 goldenSuite("wasm (scalar)", () => createWasmBackend({ simd: false }), fixtures, ["tiny", "groups", "ssmformat"]);
-transformersSuite("wasm (simd)", () => createWasmBackend({ simd: true }), fixtures);
+transformersSuite("wasm (simd)", () => createWasmBackend({ simd: true, relaxedSimd: false }), fixtures);
