@@ -37,9 +37,8 @@ async function steps(step: () => Promise<unknown>, part: "host" | "wait"): Promi
 
 async function decodeRate(model: Mamba2Model<GpuTensor>, prompt: number[][]): Promise<number> {
   const greedy = (maxNewTokens: number) => ({ maxNewTokens, eosTokenId: null });
-  const warm = model.createSession();
-  await warm.complete(prompt, greedy(1));
-  await warm.complete(undefined, greedy(2));
+  const warm = model.createSession(); // compiles the prefill's and the decode step's pipelines
+  await warm.complete(prompt, greedy(3));
   warm.free();
   const session = model.createSession();
   await session.complete(prompt, greedy(1));
