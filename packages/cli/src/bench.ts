@@ -1,6 +1,6 @@
 import { buildModel, type Mamba2Model, type Mamba2Config, MODEL_SHAPES, shapeConfig, syntheticWeights, tensorBytes, type WeightDType } from "@mamba2/core";
 import { loadModelFromDir } from "@mamba2/core/node";
-import { createWasmBackend } from "@mamba2/wasm-kernels";
+import { createWasmBackend, type WasmBackend } from "@mamba2/wasm-kernels";
 import { type Flags, numberFlag, stringFlag, UsageError } from "./args.js";
 import { backendFrom } from "./model.js";
 
@@ -86,10 +86,13 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
   // The reference backend is the baseline: a short run (its speed per token hardly depends on the lengths).
   const baseline = flags.baseline === true ? await measure((await load({ backend: "reference" })).model, batch, Math.min(promptTokens, 64), Math.min(genTokens, 4)) : null;
 
+  const wasm = model.backend.name === "wasm" ? (model.backend as unknown as WasmBackend) : null;
   const summary = {
     model: dir ?? `random ${shape ?? "130m"}`,
     dtype: dir ? "file" : dtype,
     ...result,
+    // which WASM build ran (relaxed SIMD where the engine validates it)
+    ...(wasm ? { wasm_build: wasm.relaxedSimd ? "relaxed simd" : wasm.simd ? "simd" : "scalar" } : {}),
     threads,
     batch,
     prompt_tokens: promptTokens,
@@ -109,7 +112,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
     rows.push(["speedup", `${fmt(result.prefill_tokens_per_s / baseline.prefill_tokens_per_s)}×`, `${fmt(result.decode_tokens_per_s / baseline.decode_tokens_per_s)}×`]);
   }
   const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
-  out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps, ${threads} thread(s)\n`);
+  out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps, ${threads} thread(s)${wasm ? `, ${summary.wasm_build} build` : ""}\n`);
   for (const r of rows) out(`| ${r.map((v, c) => v.padEnd(width[c])).join(" | ")} |\n`);
   out(`memory bandwidth ${fmt(bw / 1e9)} GB/s (${threads} thread(s)); ${fmt(weightBytes / 1e6)} MB of weights per token → decode limit ${fmt(summary.decode_limit_tokens_per_s)} tok/s\n`);
 }

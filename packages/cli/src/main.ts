@@ -1,3 +1,4 @@
+import * as v8 from "node:v8";
 import { Mamba2Error } from "@mamba2/core";
 import { TokenizerError } from "@mamba2/tokenizer";
 import { parseFlags, UsageError } from "./args.js";
@@ -53,6 +54,14 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+// Node.js 20 validates WebAssembly relaxed SIMD (the WASM backend's fused prefill build) only behind V8's flag,
+// which Node.js 22 has on: the command turns it on for its own process, before any module is compiled.
+try {
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+} catch {
+  // a runtime without V8's flags keeps its own default
 }
 
 main(process.argv.slice(2)).then(
