@@ -65,6 +65,11 @@ export const Q4_K: i32 = 5;
   return halvesOdd(i32x4.shl(v, 16));
 }
 
+/** acc + a·b: one fused instruction in the relaxed-SIMD builds (rounded once, where x86-64 and Arm have FMA). */
+@inline export function fma(acc: v128, a: v128, b: v128): v128 {
+  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, acc) : f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /** 2^-112: halvesEven/Odd's scale. */
 export const HALF_SCALE: f32 = 1.925929944387236e-34;
 

@@ -5,7 +5,7 @@
 // per i (8 accumulators: V8 keeps them in xmm registers). Decode and short prefill: tiles of 4 outputs × 2 rows
 // share their loads, weights widened in registers (quantized rows read block by block, quant.ts, or 4 rows
 // dequantized into scratch); f16 w by 8 halves a load against x permuted and scaled once per call (halved).
-import { BF16, bf16x4, F16, F32, half4, halfExact4, HALF_SCALE, halvesEven, halvesOdd, hsum, loadW, Q8_0 } from "./common";
+import { BF16, bf16x4, F16, F32, fma, half4, halfExact4, HALF_SCALE, halvesEven, halvesOdd, hsum, loadW, Q8_0 } from "./common";
 import { dequantizeRow, dotQuant, rowBytes } from "./quant";
 
 /**
@@ -47,7 +47,7 @@ function dot<W>(x: usize, w: usize, n: i32): f32 {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     let a = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(x + (<usize>i << 2)), w4<W>(w + <usize>i * wb)));
+    for (; i + 4 <= n; i += 4) a = fma(a, v128.load(x + (<usize>i << 2)), w4<W>(w + <usize>i * wb));
     acc = hsum(a);
   }
   for (; i < n; i++) acc += load<f32>(x + (<usize>i << 2)) * loadW(w, i, dtype);
@@ -131,11 +131,6 @@ function pack<W>(panel: usize, w: usize, rowW: usize, i0: i32, n: i32): void {
   }
 }
 
-/** acc + a·b: one fused instruction in the relaxed-SIMD builds (rounded once, where x86-64 and Arm have FMA). */
-@inline function fma(acc: v128, a: v128, b: v128): v128 {
-  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, acc) : f32x4.add(acc, f32x4.mul(a, b));
-}
-
 /** Start of a row's 4 sums at y: the partial sums there (b = 0) or the 4 values at b (bias or zeros). */
 @inline function start(y: usize, b: usize): v128 {
   return v128.load(b ? b : y);
@@ -205,13 +200,13 @@ function tile4<W>(out: usize, x: usize, w0: usize, bias: usize, rows: i32, outDi
       const v = v128.load(x1 + o4b);
       const off = <usize>i * wb;
       let p = w4<W>(w0 + off);
-      a00 = f32x4.add(a00, f32x4.mul(u, p)); a10 = f32x4.add(a10, f32x4.mul(v, p));
+      a00 = fma(a00, u, p); a10 = fma(a10, v, p);
       p = w4<W>(w1 + off);
-      a01 = f32x4.add(a01, f32x4.mul(u, p)); a11 = f32x4.add(a11, f32x4.mul(v, p));
+      a01 = fma(a01, u, p); a11 = fma(a11, v, p);
       p = w4<W>(w2 + off);
-      a02 = f32x4.add(a02, f32x4.mul(u, p)); a12 = f32x4.add(a12, f32x4.mul(v, p));
+      a02 = fma(a02, u, p); a12 = fma(a12, v, p);
       p = w4<W>(w3 + off);
-      a03 = f32x4.add(a03, f32x4.mul(u, p)); a13 = f32x4.add(a13, f32x4.mul(v, p));
+      a03 = fma(a03, u, p); a13 = fma(a13, v, p);
     }
     store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a00), hsum(a01), hsum(a02), hsum(a03));
     store4(out + <usize>(r + 1) * rowY + (<usize>o << 2), x1, w0, rowW, i4, inDim, dtype, bias, o, hsum(a10), hsum(a11), hsum(a12), hsum(a13));
@@ -222,10 +217,10 @@ function tile4<W>(out: usize, x: usize, w0: usize, bias: usize, rows: i32, outDi
     for (let i = 0; i < i4; i += 4) {
       const u = v128.load(x0 + (<usize>i << 2));
       const off = <usize>i * wb;
-      a0 = f32x4.add(a0, f32x4.mul(u, w4<W>(w0 + off)));
-      a1 = f32x4.add(a1, f32x4.mul(u, w4<W>(w1 + off)));
-      a2 = f32x4.add(a2, f32x4.mul(u, w4<W>(w2 + off)));
-      a3 = f32x4.add(a3, f32x4.mul(u, w4<W>(w3 + off)));
+      a0 = fma(a0, u, w4<W>(w0 + off));
+      a1 = fma(a1, u, w4<W>(w1 + off));
+      a2 = fma(a2, u, w4<W>(w2 + off));
+      a3 = fma(a3, u, w4<W>(w3 + off));
     }
     store4(out + <usize>r * rowY + (<usize>o << 2), x0, w0, rowW, i4, inDim, dtype, bias, o, hsum(a0), hsum(a1), hsum(a2), hsum(a3));
   }
@@ -328,7 +323,7 @@ function halved(out: usize, x: usize, w: usize, map: usize, bias: usize, rows: i
 
 /** acc + the 8 products of v's halves (halvesEven/Odd) with x·2^56 (xe, xo), scaled by 2^-56. */
 @inline function dot8(acc: v128, v: v128, xe: v128, xo: v128): v128 {
-  return f32x4.add(acc, f32x4.add(f32x4.mul(halvesEven(v), xe), f32x4.mul(halvesOdd(v), xo)));
+  return fma(fma(acc, halvesEven(v), xe), halvesOdd(v), xo);
 }
 
 /** dot8, the halves widened exactly (a block with subnormal halves): w·(x·2^56) then ·2^-112, as exact. */

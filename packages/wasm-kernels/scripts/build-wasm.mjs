@@ -10,7 +10,7 @@ const common = ["assembly/index.ts", "--runtime", "stub", "--importMemory", "--n
 mkdirSync(`${root}build`, { recursive: true });
 
 // threads: the SIMD build over a shared memory, for workers (wasm32 at most 65536 pages); relaxed: with relaxed
-// SIMD's fused multiply-add in the prefill matmul (engines without it validate only the others)
+// SIMD's fused multiply-add in the matmul (engines without it validate only the others)
 const simd = ["--enable", "simd"];
 const shared = ["--enable", "threads", "--sharedMemory", "--maximumMemory", "65536"];
 const relaxed = ["--enable", "relaxed-simd"];

@@ -37,7 +37,7 @@ export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine validates it). false forces the scalar build. */
   simd?: boolean;
   /**
-   * Use the relaxed-SIMD build, whose prefill matmul multiplies and adds in one fused instruction (default: when
+   * Use the relaxed-SIMD build, whose matmul multiplies and adds in one fused instruction (default: when
    * the engine validates it: Chrome and Edge 114+, Node.js 22+, Deno; Node.js 20 with
    * `--experimental-wasm-relaxed-simd`). Its sums are rounded once per step, so they may differ from the SIMD
    * build's in the last bits. false forces the plain SIMD build.
