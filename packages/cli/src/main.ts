@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Node.js 20 validates WebAssembly relaxed SIMD (the WASM backend's fused prefill build) only behind V8's flag,
+// Node.js 20 validates WebAssembly relaxed SIMD (the WASM backend's fused-matmul build) only behind V8's flag,
 // which Node.js 22 has on: the command turns it on for its own process, before any module is compiled.
 try {
   v8.setFlagsFromString("--experimental-wasm-relaxed-simd");

@@ -86,14 +86,16 @@ function checkFiniteHalves(bytes: Uint8Array, shape: readonly number[]): void {
 /** The WebAssembly backend: every kernel in AssemblyScript, SIMD where the engine has it. */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const simdBytes = decode(SIMD_WASM);
-  const simd = options.simd ?? WebAssembly.validate(simdBytes);
+  const simdOk = WebAssembly.validate(simdBytes);
+  const simd = options.simd ?? simdOk;
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) fail(`WASM threads must be a positive integer, found ${threads}`);
-  if (simd && !WebAssembly.validate(simdBytes)) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
+  if (simd && !simdOk) fail("WASM backend: this engine does not support WebAssembly SIMD (use simd: false)");
   if (threads > 1 && !simd) fail("WASM threads need the SIMD build");
   const relaxedBytes = decode(threads > 1 ? RELAXED_THREADS_WASM : RELAXED_WASM);
-  const relaxedSimd = simd && (options.relaxedSimd ?? WebAssembly.validate(relaxedBytes));
-  if (relaxedSimd && !WebAssembly.validate(relaxedBytes)) fail("WASM backend: this engine does not support relaxed SIMD (use relaxedSimd: false)");
+  const relaxedOk = simd && WebAssembly.validate(relaxedBytes);
+  const relaxedSimd = simd && (options.relaxedSimd ?? relaxedOk);
+  if (relaxedSimd && !relaxedOk) fail("WASM backend: this engine does not support relaxed SIMD (use relaxedSimd: false)");
   const unavailable = threads > 1 ? threadsUnavailable() : null;
   if (unavailable) fail(unavailable);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
