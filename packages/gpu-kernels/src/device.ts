@@ -16,6 +16,8 @@ export interface WebGpuProbe {
 /** The optional features the kernels use, as granted to the device. */
 export interface GpuFeatures {
   readonly subgroups: boolean;
+  /** The adapter's smallest subgroup size (32 where it does not say). */
+  readonly subgroupMinSize: number;
   readonly shaderF16: boolean;
   readonly timestampQuery: boolean;
 }
@@ -70,13 +72,14 @@ export interface AcquiredDevice {
 export async function acquireDevice(options: DeviceOptions): Promise<AcquiredDevice> {
   let device = options.device;
   let description = "a given device";
+  let info: GPUAdapterInfo | undefined;
   if (!device) {
     const adapter = options.adapter ?? (await requestAdapter(options.gpu ?? defaultGpu(), options.powerPreference ?? "high-performance"));
     if (typeof adapter === "string") fail(adapter);
     const wanted = (["subgroups", "shader-f16", "timestamp-query"] as const).filter((f) => adapter.features.has(f));
     const requiredLimits = Object.fromEntries(LIMITS.map((k) => [k, adapter.limits[k]]));
     device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits }).catch((e: unknown) => fail(`WebGPU requestDevice failed: ${String(e)}`));
-    const i = adapter.info;
+    const i = (info = adapter.info);
     description = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(" ") || "unknown adapter";
   }
   const acquired: AcquiredDevice = {
@@ -84,6 +87,7 @@ export async function acquireDevice(options: DeviceOptions): Promise<AcquiredDev
     description,
     features: {
       subgroups: device.features.has("subgroups") && options.subgroups !== false,
+      subgroupMinSize: (info ?? device.adapterInfo)?.subgroupMinSize ?? 32,
       shaderF16: device.features.has("shader-f16"),
       timestampQuery: device.features.has("timestamp-query"),
     },

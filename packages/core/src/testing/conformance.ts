@@ -118,13 +118,18 @@ function fixedCases(): Case[] {
   const cases: Case[] = [];
   for (const dtype of ["f32", "f16", "bf16"] as const) {
     // more than 8 rows: the tiled products of prefill (the GPU gemm with partial tiles, the WASM packed panels)
-    for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256], [9, 70, 36], [133, 141, 37], [130, 65, 36]]) cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
+    // 2048 outputs and more: the GPU's gemv by subgroups (2 outputs a subgroup from 8192, several loads in flight)
+    // and its gemm's 128-row tiles
+    for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256], [9, 70, 36], [133, 141, 37], [130, 65, 36], [1, 8195, 40], [3, 2049, 1030], [130, 2049, 36]]) {
+      cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
+    }
     cases.push(embeddingCase(dtype, 13));
   }
+  cases.push(matmulCase(1, 2050, 2052, "f16", false)); // 4 loads of a row in flight
   // quantized matrices: rows of whole blocks (32 values; 256 for q4_k)
   for (const dtype of ["q8_0", "q4_0", "q4_k"] as const) {
     const k = QUANT_BLOCKS[dtype].values;
-    for (const [R, O, blocks] of [[1, 37, 1], [5, 13, 3], [2, 8, 2], [7, 33, 1], [130, 9, 1]]) cases.push(matmulCase(R, O, k * blocks, dtype, R % 2 === 1));
+    for (const [R, O, blocks] of [[1, 37, 1], [5, 13, 3], [2, 8, 2], [7, 33, 1], [130, 9, 1], [1, 8193, 1], [2, 2049, 3], [131, 2050, 1]]) cases.push(matmulCase(R, O, k * blocks, dtype, R % 2 === 1));
     cases.push(embeddingCase(dtype, 2 * k));
   }
   cases.push(

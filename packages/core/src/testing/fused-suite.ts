@@ -111,16 +111,19 @@ const CASES: Case[] = [
   normCase(8, 33, 96, "q8_0", true),
   normCase(2, 21, 256, "q4_k", false),
   normCase(13, 20, 24, "bf16", true),
-  normCase(5, 4099, 36, "f16", true), // a wide matrix (the GPU gemv's 8-output workgroups), O not a multiple of 8
+  normCase(5, 4099, 36, "f16", true), // wide matrices (the GPU's gemv by subgroups), O not a multiple of 8
+  normCase(1, 8197, 520, "bf16", false),
   gatedCase(1, 29, 64, 13, 64, "f32", true),
   gatedCase(4, 30, 42, 7, 42, "f16", false),
   gatedCase(8, 24, 32, 6, 32, "q4_0", true),
   gatedCase(2, 40, 48, 5, 16, "f32", false),
   gatedCase(11, 16, 40, 3, 40, "bf16", true),
   gatedCase(3, 4101, 20, 4, 20, "f32", false),
+  gatedCase(1, 2050, 1040, 8, 1040, "f16", true),
   convCase(1, 70, 48, 20, 36, 4, "f32", false),
   convCase(3, 61, 40, 9, 50, 3, "f16", true),
   convCase(2, 4103, 32, 4000, 60, 4, "f32", true),
+  convCase(1, 8199, 40, 8000, 100, 4, "f16", false),
   convCase(9, 45, 24, 5, 30, 4, "bf16", false), // more rows than the GPU's gemv takes
 ];
 

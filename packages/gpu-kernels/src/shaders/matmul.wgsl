@@ -3,7 +3,7 @@
 // (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
 // Completed by programs/matmul.ts with: GRID, the reductions (Lane, wg_sum4), `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
 // `x_gain4`, `conv_push` (conv-step.wgsl, or nothing), and the constants VEC (4 or 1: elements per load), RX and
-// RW (gemv tile), NORM and ACC:
+// RW (gemv tile), TM (gemm tile rows), NORM and ACC:
 //   NORM = 1 (gemv only): x is a norm's input, x_gain4 its weight: out = (Σ_i x·gain·w)·rsqrt(mean_i(x²) + eps),
 //            an RMSNorm (or, with x = y ⊙ silu(z), the gated one) folded into the product;
 //   ACC = 1: the result is added to out (the residual connection).
@@ -11,8 +11,9 @@
 //         stride over I together (consecutive invocations read consecutive parts of each weight row), each keeping
 //         RX × RW partial sums: x (with its gain or gate) is loaded once for all RW outputs and each weight load
 //         serves all RX rows. Then one workgroup reduction per 4 sums (wg_sum4).
-//   gemm: many rows (prefill): 64 rows × 64 outputs per workgroup, K in steps of 16 through workgroup memory,
-//         4 × 4 outputs per invocation.
+//   gemm: many rows (prefill): TM (64 or 128) rows × 64 outputs per workgroup, K in steps of 16 through workgroup
+//         memory, TM / 16 × 4 outputs per invocation.
+// gemv-subgroup.wgsl is the gemv by subgroups, for adapters that have them.
 struct Params {
   rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32,
   conv_offset: u32, channels: u32, has_conv_bias: u32, has_mask: u32, // the conv step (conv-step.wgsl)
@@ -29,6 +30,21 @@ fn store(r: u32, o: u32, v: f32) {
   conv_push(r, p.o0 + o, v + b);
 }
 
+// Load j of rows r0 .. r0 + RX − 1 of x, times the norm's gain (rows past the last are left 0); with NORM, adds
+// each load's sum of squares to ss.
+fn x_loads(r0: u32, j: u32, ss: ptr<function, array<f32, RX>>) -> array<vec4<f32>, RX> {
+  let gain = x_gain4(j);
+  var xg: array<vec4<f32>, RX>;
+  for (var rx = 0u; rx < RX; rx++) {
+    if (r0 + rx < p.rows) {
+      let xv = x_row4(r0 + rx, j, p.in_dim);
+      if (NORM == 1u) { (*ss)[rx] += dot(xv, xv); }
+      xg[rx] = xv * gain;
+    }
+  }
+  return xg;
+}
+
 // Partial sums of the gemv: acc[rx·RW/4 + q][k] is output o0 + 4q + k of row r0 + rx.
 const ACCS = RX * RW / 4u;
 
@@ -42,15 +58,7 @@ fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, l
   var ss: array<f32, RX>;
   for (var j = lane.id; j < p.in_dim / VEC; j += 256u) {
     // x of every row once (times the norm's gain), then each weight load serves all RX rows
-    let gain = x_gain4(j);
-    var xg: array<vec4<f32>, RX>;
-    for (var rx = 0u; rx < RX; rx++) {
-      if (r0 + rx < p.rows) {
-        let xv = x_row4(r0 + rx, j, p.in_dim);
-        if (NORM == 1u) { ss[rx] += dot(xv, xv); }
-        xg[rx] = xv * gain;
-      }
-    }
+    let xg = x_loads(r0, j, &ss);
     for (var q = 0u; q < RW / 4u; q++) {
       for (var k = 0u; k < 4u; k++) {
         // outputs past the part re-read its last row (their sums are not stored)
@@ -77,10 +85,10 @@ fn gemv(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, l
   }
 }
 
-const TM = 64u;
 const TN = 64u;
 const TK = 16u;
-var<workgroup> xs: array<vec4<f32>, 256>; // [TK][TM / 4]
+const XQ = TM / 64u; // quads of the x tile an invocation loads; rows an invocation computes: 4·XQ
+var<workgroup> xs: array<vec4<f32>, 4u * TM>; // [TK][TM / 4]
 var<workgroup> ws: array<vec4<f32>, 256>; // [TK][TN / 4]
 
 @compute @workgroup_size(256)
@@ -89,46 +97,51 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let index = grid_index(wg, nwg);
   let n0 = (index % tiles_n) * TN;
   let m0 = (index / tiles_n) * TM;
-  let ty = lid / 16u; // rows m0 + 4ty .. + 3
+  let ty = lid / 16u; // rows m0 + 64h + 4ty .. + 3, h < XQ
   let tx = lid % 16u; // outputs n0 + 4tx .. + 3
-  // loading: invocation lid fills element (row lid / 4, k 4·(lid % 4) .. + 3) of each tile
-  let lm = lid / 4u;
-  let lk = (lid % 4u) * 4u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, 4u * XQ>; // acc[4h + i]: row m0 + 64h + 4ty + i
   for (var k0 = 0u; k0 < p.in_dim; k0 += TK) {
-    var xv = vec4<f32>();
-    var wv = vec4<f32>();
-    if (VEC == 4u) {
-      // I % 4 == 0: the four k are in bounds together, one vector load each
-      if (k0 + lk < p.in_dim) {
-        if (m0 + lm < p.rows) { xv = x_row4(m0 + lm, (k0 + lk) / 4u, p.in_dim); }
-        if (n0 + lm < p.part_rows) { wv = w_row4(n0 + lm, (k0 + lk) / 4u, p.in_dim); }
+    // loading: quad v = lid + 256l of a tile is (row v / 4, k 4·(v % 4) .. + 3); x has XQ quads an invocation, w 1
+    for (var l = 0u; l < XQ; l++) {
+      let v = lid + 256u * l;
+      let t = v / 4u;
+      let lk = (v % 4u) * 4u;
+      var xv = vec4<f32>();
+      var wv = vec4<f32>();
+      if (VEC == 4u) {
+        // I % 4 == 0: the four k are in bounds together, one vector load each
+        if (k0 + lk < p.in_dim) {
+          if (m0 + t < p.rows) { xv = x_row4(m0 + t, (k0 + lk) / 4u, p.in_dim); }
+          if (l == 0u && n0 + t < p.part_rows) { wv = w_row4(n0 + t, (k0 + lk) / 4u, p.in_dim); }
+        }
+      } else {
+        for (var e = 0u; e < 4u; e++) {
+          let k = k0 + lk + e;
+          let inside = k < p.in_dim;
+          xv[e] = select(0.0, x_at((m0 + t) * p.in_dim + k), inside && m0 + t < p.rows);
+          if (l == 0u) { wv[e] = select(0.0, w_at((n0 + t) * p.in_dim + k), inside && n0 + t < p.part_rows); }
+        }
       }
-    } else {
       for (var e = 0u; e < 4u; e++) {
-        let k = k0 + lk + e;
-        let inside = k < p.in_dim;
-        xv[e] = select(0.0, x_at((m0 + lm) * p.in_dim + k), inside && m0 + lm < p.rows);
-        wv[e] = select(0.0, w_at((n0 + lm) * p.in_dim + k), inside && n0 + lm < p.part_rows);
+        xs[(lk + e) * (TM / 4u) + t / 4u][t % 4u] = xv[e];
+        if (l == 0u) { ws[(lk + e) * 16u + t / 4u][t % 4u] = wv[e]; }
       }
-    }
-    for (var e = 0u; e < 4u; e++) {
-      xs[(lk + e) * 16u + lm / 4u][lm % 4u] = xv[e];
-      ws[(lk + e) * 16u + lm / 4u][lm % 4u] = wv[e];
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let a = xs[k * 16u + ty];
       let b = ws[k * 16u + tx];
-      acc[0] += a[0] * b;
-      acc[1] += a[1] * b;
-      acc[2] += a[2] * b;
-      acc[3] += a[3] * b;
+      for (var h = 0u; h < XQ; h++) {
+        let a = xs[k * (TM / 4u) + 16u * h + ty];
+        acc[4u * h] += a[0] * b;
+        acc[4u * h + 1u] += a[1] * b;
+        acc[4u * h + 2u] += a[2] * b;
+        acc[4u * h + 3u] += a[3] * b;
+      }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = m0 + ty * 4u + i;
+  for (var i = 0u; i < 4u * XQ; i++) {
+    let r = m0 + 64u * (i / 4u) + ty * 4u + i % 4u;
     for (var j = 0u; j < 4u; j++) {
       let o = n0 + tx * 4u + j;
       if (r < p.rows && o < p.part_rows) { store(r, o, acc[i][j]); }
