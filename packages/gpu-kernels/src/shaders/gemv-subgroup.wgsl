@@ -22,8 +22,9 @@ fn gemv_subgroup(
   let n = p.in_dim / VEC;
   for (var turn = 0u; turn < max(1u, sg_size / SG_MIN); turn++) {
     let first = (turn * groups + sg) * RS; // of the workgroup's RG outputs
-    var acc: array<array<f32, RS>, RX>;
-    var ss: array<f32, RX>;
+    // zeroed explicitly: Dawn on SwiftShader kept a loop-scoped `var` without initializer across iterations
+    var acc = array<array<f32, RS>, RX>();
+    var ss = array<f32, RX>();
     for (var j0 = 0u; j0 < n; j0 += U * sg_size) { // uniform steps: subgroupAdd follows
       for (var u = 0u; u < U; u++) {
         let j = j0 + u * sg_size + sg_id;

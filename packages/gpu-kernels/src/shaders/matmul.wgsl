@@ -34,7 +34,7 @@ fn store(r: u32, o: u32, v: f32) {
 // each load's sum of squares to ss.
 fn x_loads(r0: u32, j: u32, ss: ptr<function, array<f32, RX>>) -> array<vec4<f32>, RX> {
   let gain = x_gain4(j);
-  var xg: array<vec4<f32>, RX>;
+  var xg = array<vec4<f32>, RX>();
   for (var rx = 0u; rx < RX; rx++) {
     if (r0 + rx < p.rows) {
       let xv = x_row4(r0 + rx, j, p.in_dim);
