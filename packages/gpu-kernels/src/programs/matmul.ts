@@ -119,7 +119,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
         .u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0)
         .u32(conv?.offset ?? 0, channels, conv?.bias ? 1 : 0, conv?.mask ? 1 : 0).bytes(),
       bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null, ...convBindings],
-      workgroups: gemv ? groupsOf(part.rows, split.perGroup) : groupsOf(rows, gemmRows(outDim)) * groupsOf(part.rows, 64),
+      workgroups: gemv ? groupsOf(part.rows, split.perGroup) : groupsOf(rows, split.consts.TM) * groupsOf(part.rows, 64),
     });
   }
 }
