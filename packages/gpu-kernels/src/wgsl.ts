@@ -24,16 +24,19 @@ export const GRID = `fn grid_index(wg: vec3u, nwg: vec3u) -> u32 { return wg.x +
  * len % 4 == 0), element j (in .x) without. f16 and bf16 stay 16-bit in memory, two per u32 word, widened in
  * registers (f16 through unpack2x16float: no shader-f16 needed). Quantized matrices (q8_0, q4_0, q4_k: core's
  * quant.ts) stay as llama.cpp's blocks, read as bytes of a u32 array and decoded four values at a time.
+ * With `wide` (f16 and bf16, len % 8 == 0) the words are bound as vec4<u32>, and `${name}_row8(row, j, len)` →
+ * elements 8j..8j+7 as two vec4s from one 16-byte load.
  */
-export function weightAccess(name: string, binding: number, dtype: StoredDType, vec4: boolean): string {
+export function weightAccess(name: string, binding: number, dtype: StoredDType, vec4: boolean, wide = false): string {
   if (dtype === "q8_0" || dtype === "q4_0" || dtype === "q4_k") return quantAccess(name, binding, dtype);
+  const row8 = wide ? `fn ${name}_row8(row: u32, j: u32, len: u32) -> array<vec4<f32>, 2> { return ${name}_vec8(row * (len / 8u) + j); }` : "";
   const row4 = vec4
     ? `fn ${name}_row4(row: u32, j: u32, len: u32) -> vec4<f32> { return ${name}_vec4(row * (len / 4u) + j); }`
     : `fn ${name}_row4(row: u32, j: u32, len: u32) -> vec4<f32> { return vec4<f32>(${name}_at(row * len + j), 0.0, 0.0, 0.0); }`;
-  return `${accessors(name, binding, dtype, vec4)}\n${row4}`;
+  return `${accessors(name, binding, dtype, vec4, wide)}\n${row4}\n${row8}`;
 }
 
-function accessors(name: string, binding: number, dtype: StoredDType, vec4: boolean): string {
+function accessors(name: string, binding: number, dtype: StoredDType, vec4: boolean, wide: boolean): string {
   const decl = (type: string) => `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${type}>;`;
   if (dtype === "f32") {
     return vec4
@@ -46,6 +49,15 @@ fn ${name}_at(i: u32) -> f32 { return ${name}[i]; }`;
   const pair = dtype === "f16"
     ? `fn ${name}_pair(w: u32) -> vec2<f32> { return unpack2x16float(w); }`
     : `fn ${name}_pair(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`;
+  if (wide) {
+    // 8 values a vec4<u32>: vec4 j is half of word quad j / 2
+    return `${decl("vec4<u32>")}
+${pair}
+fn ${name}_unpack4(q: vec2<u32>) -> vec4<f32> { return vec4<f32>(${name}_pair(q.x), ${name}_pair(q.y)); }
+fn ${name}_vec8(j: u32) -> array<vec4<f32>, 2> { let q = ${name}[j]; return array(${name}_unpack4(q.xy), ${name}_unpack4(q.zw)); }
+fn ${name}_vec4(j: u32) -> vec4<f32> { let q = ${name}[j >> 1u]; return ${name}_unpack4(select(q.xy, q.zw, (j & 1u) != 0u)); }
+fn ${name}_at(i: u32) -> f32 { return ${name}_pair(${name}[i >> 3u][(i >> 1u) & 3u])[i & 1u]; }`;
+  }
   return vec4
     ? `${decl("vec2<u32>")}
 ${pair}

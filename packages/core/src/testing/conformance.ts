@@ -126,6 +126,8 @@ function fixedCases(): Case[] {
     cases.push(embeddingCase(dtype, 13));
   }
   cases.push(matmulCase(1, 2050, 2052, "f16", false)); // 4 loads of a row in flight
+  // rows of a multiple of 8: the subgroup gemv's 16-byte loads of 16-bit weights, 4 and 2 of them in flight
+  cases.push(matmulCase(1, 2050, 4104, "f16", true), matmulCase(2, 2049, 2056, "bf16", false));
   // quantized matrices: rows of whole blocks (32 values; 256 for q4_k)
   for (const dtype of ["q8_0", "q4_0", "q4_k"] as const) {
     const k = QUANT_BLOCKS[dtype].values;
@@ -191,6 +193,9 @@ function fixedCases(): Case[] {
     ssmCase("ssdScan", 2, 200, 6, 24, 3, 40, 50, true),
     ssmCase("ssmStep", 3, 1, 6, 5, 2, 7, 1, false),
     ssmCase("ssmStep", 2, 4, 4, 3, 1, 9, 1, true),
+    // decode shapes: N = 128 over 32 invocations a channel (the GPU's step), N = 40 over 32 with a partial turn
+    ssmCase("ssmStep", 2, 1, 4, 64, 1, 128, 1, true),
+    ssmCase("ssmStep", 1, 1, 3, 10, 1, 40, 1, false),
   );
   return cases;
 }

@@ -5,7 +5,7 @@ import convStep from "../shaders/conv-step.wgsl";
 import subgroupSource from "../shaders/gemv-subgroup.wgsl";
 import source from "../shaders/matmul.wgsl";
 import type { GpuTensor } from "../tensor.js";
-import { compose, Params, reductions, weightAccess } from "../wgsl.js";
+import { compose, Params, reductions, type StoredDType, weightAccess } from "../wgsl.js";
 import { ACT, causalConv1d } from "./causal-conv1d.js";
 import { type Context, groupsOf, header, storedDType } from "./context.js";
 import { gatedRmsNorm } from "./gated-rms-norm.js";
@@ -21,15 +21,16 @@ const GEMV_MAX_ROWS = 8;
 const gemmRows = (outDim: number) => (outDim >= 2048 ? 128 : 64);
 
 /**
- * How a gemv is split (loads: vec4 loads a weight row). With subgroups, for matrices of many rows (at least 2048)
+ * How a gemv is split (loads: the loads of a weight row). With subgroups, for matrices of many rows (at least 2048)
  * of up to 4096 elements, by subgroups (gemv-subgroup.wgsl): RS outputs a subgroup, 2 for the widest matrices
- * (in_proj of larger models, lm_heads), U loads of a row in flight per step while a row has loads for them, and as
- * many subgroups a workgroup as the adapter's smallest subgroups make. Otherwise by workgroups: RW outputs a
- * workgroup, 4 (more workgroups stream a matrix faster), up to 16 while a row has fewer than 1024 / RW loads, so
- * that short rows do not leave most invocations idle (a CPU driver such as SwiftShader runs them too).
+ * (in_proj of larger models, lm_heads), loads of 8 values (WL = 2 vec4s) for 16-bit weights in rows of a multiple
+ * of 8, U loads of a row in flight per step while a row has loads for them, and as many subgroups a workgroup as
+ * the adapter's smallest subgroups make. Otherwise by workgroups: RW outputs a workgroup, 4 (more workgroups stream
+ * a matrix faster), up to 16 while a row has fewer than 1024 / RW loads, so that short rows do not leave most
+ * invocations idle (a CPU driver such as SwiftShader runs them too).
  * On an H200, inside 130m's decode step (f32) the subgroup gemv took 17 % less time for in_proj and 33 % less for
- * the lm_head than the workgroup one; alone, it streamed 2.7b's in_proj (f16) 20 % faster. The workgroup gemv
- * is ahead on out_proj (few outputs, long rows).
+ * the lm_head than the workgroup one; alone, it streamed 2.7b's in_proj (f16) 20 % faster, and 12 % faster still
+ * with 8-value loads. The workgroup gemv is ahead on out_proj (few outputs, long rows).
  */
 interface Split {
   readonly entry: "gemv" | "gemv_subgroup" | "gemm";
@@ -38,15 +39,25 @@ interface Split {
   readonly perGroup: number;
 }
 
-function gemvSplit(f: GpuFeatures, rows: number, outDim: number, inDim: number, loads: number): Split {
+function gemvSplit(f: GpuFeatures, rows: number, outDim: number, inDim: number, dtype: StoredDType): Split {
+  const vec = inDim % 4 === 0 ? 4 : 1;
   if (f.subgroups && outDim >= 2048 && inDim <= 4096) {
     const rs = rows === 1 && outDim >= 8192 ? 2 : 1;
+    const wl = (dtype === "f16" || dtype === "bf16") && inDim % 8 === 0 ? 2 : 1;
+    const loads = inDim / (vec * wl);
     const u = loads >= 512 ? 4 : loads >= 256 ? 2 : 1;
-    return { entry: "gemv_subgroup", consts: { RS: rs, U: u, SG_MIN: f.subgroupMinSize }, perGroup: (256 / f.subgroupMinSize) * rs };
+    return { entry: "gemv_subgroup", consts: { RS: rs, U: u, WL: wl, SG_MIN: f.subgroupMinSize }, perGroup: (256 / f.subgroupMinSize) * rs };
   }
+  const loads = inDim / vec;
   let rw = 4;
   while (rw < 16 && rw * loads < 1024) rw *= 2;
   return { entry: "gemv", consts: { RW: rw }, perGroup: rw };
+}
+
+/** The subgroup gemv's weight load j of a row: WL vec4s. */
+function wLoad(wl: number): string {
+  const load = wl === 2 ? "w_row8(row, j, p.in_dim)" : "array(w_row4(row, j, p.in_dim))";
+  return `fn w_load(row: u32, j: u32) -> array<vec4<f32>, WL> { return ${load}; }`;
 }
 
 /** A norm folded into the gemv's loads of x: RMSNorm, or the gated RMSNorm over the whole width (x = y ⊙ silu(z)). */
@@ -89,7 +100,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const split: Split = gemv ? gemvSplit(ctx.features, rows, outDim, inDim, inDim / vec) : { entry: "gemm", consts: { TM: gemmRows(outDim) }, perGroup: 0 };
+  const split: Split = gemv ? gemvSplit(ctx.features, rows, outDim, inDim, dtype) : { entry: "gemm", consts: { TM: gemmRows(outDim) }, perGroup: 0 };
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
   const conv = fusion.conv;
@@ -102,7 +113,8 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
     header({ VEC: vec, RX: rx, RW: 4, TM: 64, ...split.consts, NORM: pro ? 1 : 0, ACC: acc, K: k, ACT: act }),
     reductions(ctx.features),
     xAccess(pro, vec === 4),
-    weightAccess("w", 3, dtype, vec === 4),
+    weightAccess("w", 3, dtype, vec === 4, split.consts.WL === 2),
+    split.entry === "gemv_subgroup" ? wLoad(split.consts.WL) : "",
     conv ? `${weightAccess("cw", 9, storedDType(conv.weight), false)}\n${activationSource}\n${convStep}` : "fn conv_push(r: u32, o: u32, v: f32) {}",
     source,
     split.entry === "gemv_subgroup" ? subgroupSource : "",
