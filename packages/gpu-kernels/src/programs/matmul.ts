@@ -21,13 +21,14 @@ const GEMV_MAX_ROWS = 8;
 const gemmRows = (outDim: number) => (outDim >= 2048 ? 128 : 64);
 
 /**
- * How a gemv is split (loads: the loads of a weight row). With subgroups, for matrices of many rows (at least 2048)
- * of up to 4096 elements, by subgroups (gemv-subgroup.wgsl): RS outputs a subgroup, 2 for the widest matrices
- * (in_proj of larger models, lm_heads), loads of 8 values (WL = 2 vec4s) for 16-bit weights in rows of a multiple
- * of 8, U loads of a row in flight per step while a row has loads for them, and as many subgroups a workgroup as
- * the adapter's smallest subgroups make. Otherwise by workgroups: RW outputs a workgroup, 4 (more workgroups stream
- * a matrix faster), up to 16 while a row has fewer than 1024 / RW loads, so that short rows do not leave most
- * invocations idle (a CPU driver such as SwiftShader runs them too).
+ * How a gemv is split (vec: 4 where rows are read as vec4s, else 1; loads: the loads of a weight row). With
+ * subgroups, for matrices of many rows (at least 2048) of up to 4096 elements, by subgroups (gemv-subgroup.wgsl):
+ * RS outputs a subgroup, 2 for the widest matrices (in_proj of larger models, lm_heads), loads of 8 values (WL = 2
+ * vec4s) for 16-bit weights in rows of a multiple of 8, U loads of a row in flight per step while a row has loads
+ * for them, and as many subgroups a workgroup as the adapter's smallest subgroups make. Otherwise by workgroups:
+ * RW outputs a workgroup, 4 (more workgroups stream a matrix faster), up to 16 while a row has fewer than
+ * 1024 / RW loads, so that short rows do not leave most invocations idle (a CPU driver such as SwiftShader runs
+ * them too).
  * On an H200, inside 130m's decode step (f32) the subgroup gemv took 17 % less time for in_proj and 33 % less for
  * the lm_head than the workgroup one; alone, it streamed 2.7b's in_proj (f16) 20 % faster, and 12 % faster still
  * with 8-value loads. The workgroup gemv is ahead on out_proj (few outputs, long rows).
@@ -39,8 +40,7 @@ interface Split {
   readonly perGroup: number;
 }
 
-function gemvSplit(f: GpuFeatures, rows: number, outDim: number, inDim: number, dtype: StoredDType): Split {
-  const vec = inDim % 4 === 0 ? 4 : 1;
+function gemvSplit(f: GpuFeatures, rows: number, outDim: number, inDim: number, vec: number, dtype: StoredDType): Split {
   if (f.subgroups && outDim >= 2048 && inDim <= 4096) {
     const rs = rows === 1 && outDim >= 8192 ? 2 : 1;
     const wl = (dtype === "f16" || dtype === "bf16") && inDim % 8 === 0 ? 2 : 1;
@@ -100,7 +100,7 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const split: Split = gemv ? gemvSplit(ctx.features, rows, outDim, inDim, dtype) : { entry: "gemm", consts: { TM: gemmRows(outDim) }, perGroup: 0 };
+  const split: Split = gemv ? gemvSplit(ctx.features, rows, outDim, inDim, vec, dtype) : { entry: "gemm", consts: { TM: gemmRows(outDim) }, perGroup: 0 };
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
   const conv = fusion.conv;
