@@ -106,6 +106,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     features: gpu.features,
     dummy: alloc([1], "f32", false),
     workgroupBytes: limits.maxComputeWorkgroupStorageSize,
+    bindingBytes: maxBinding,
     scratch(name, bytes) {
       const held = scratch.get(name);
       if (held && held.size >= bytes) return held;

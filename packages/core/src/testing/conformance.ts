@@ -128,6 +128,8 @@ function fixedCases(): Case[] {
   cases.push(matmulCase(1, 2050, 2052, "f16", false)); // 4 loads of a row in flight
   // rows of a multiple of 8: the subgroup gemv's 16-byte loads of 16-bit weights, 4 and 2 of them in flight
   cases.push(matmulCase(1, 2050, 4104, "f16", true), matmulCase(2, 2049, 2056, "bf16", false));
+  // few tiles of long rows: the GPU gemm's sums split in 2 and 4 slices of k (partial last slices)
+  cases.push(matmulCase(10, 65, 2050, "f32", false), matmulCase(9, 70, 4100, "f16", true), matmulCase(12, 33, 4097, "bf16", true));
   // quantized matrices: rows of whole blocks (32 values; 256 for q4_k)
   for (const dtype of ["q8_0", "q4_0", "q4_k"] as const) {
     const k = QUANT_BLOCKS[dtype].values;

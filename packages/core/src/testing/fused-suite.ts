@@ -120,6 +120,7 @@ const CASES: Case[] = [
   gatedCase(11, 16, 40, 3, 40, "bf16", true),
   gatedCase(3, 4101, 20, 4, 20, "f32", false),
   gatedCase(1, 2050, 1040, 8, 1040, "f16", true),
+  gatedCase(9, 40, 4104, 6, 4104, "f16", true), // the GPU gemm's sums split in 4 slices of k, added to the residual
   convCase(1, 70, 48, 20, 36, 4, "f32", false),
   convCase(3, 61, 40, 9, 50, 3, "f16", true),
   convCase(2, 4103, 32, 4000, 60, 4, "f32", true),

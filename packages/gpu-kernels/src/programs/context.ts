@@ -10,6 +10,8 @@ export interface Context {
   /** A 4-byte binding standing for an absent optional input (bias, mask). */
   readonly dummy: GpuTensor;
   readonly workgroupBytes: number;
+  /** The most bytes one storage binding may span. */
+  readonly bindingBytes: number;
   /**
    * A device buffer for a program's intermediate values, kept under `name` and reused by later calls (grown when
    * a call needs more): valid until the next call that asks for the same name.

@@ -21,6 +21,21 @@ const GEMV_MAX_ROWS = 8;
 const gemmRows = (outDim: number) => (outDim >= 2048 ? 128 : 64);
 
 /**
+ * The gemm's split of k (KS slices, matmul.wgsl): a product of few tiles and long rows (out_proj of larger models
+ * in prefill: 640 tiles of 5120 k for 2.7b at 2048 tokens) leaves a large GPU's last wave of workgroups mostly
+ * empty. Slices multiply the workgroups, up to 4 while there are fewer than 2048 and each slice keeps 1024 k or
+ * more (then the partial sums, written and read once, cost little beside the product), and the partial sums fit
+ * one binding. On an H200, 2.7b's out_proj at 2048 tokens (f16) took 1.70 ms whole and 1.55 ms in 2 or 4 slices;
+ * 130m's products, which this rule keeps whole, were 5–15 % slower split.
+ */
+function gemmSlices(ctx: Context, rows: number, outDim: number, inDim: number): number {
+  const tiles = groupsOf(rows, gemmRows(outDim)) * groupsOf(outDim, 64);
+  let ks = 1;
+  while (ks < 4 && tiles * ks < 2048 && inDim >= 2048 * ks && 2 * ks * rows * outDim * 4 <= ctx.bindingBytes) ks *= 2;
+  return ks;
+}
+
+/**
  * How a gemv is split (vec: 4 where rows are read as vec4s, else 1; loads: the loads of a weight row). With
  * subgroups, for matrices of many rows (at least 2048) of up to 4096 elements, by subgroups (gemv-subgroup.wgsl):
  * RS outputs a subgroup, 2 for the widest matrices (in_proj of larger models, lm_heads), loads of 8 values (WL = 2
@@ -89,8 +104,8 @@ ${gain}`;
 }
 
 /**
- * out (+)= x·wᵀ + bias, one dispatch per part of w: gemv for few rows, the tiled gemm otherwise (a prologue only
- * with the gemv: see rmsNormMatmul and gatedNormMatmulAdd).
+ * out (+)= x·wᵀ + bias, one dispatch per part of w: gemv for few rows, the tiled gemm otherwise (and its sum of
+ * slices: gemmSlices; a prologue only with the gemv: see rmsNormMatmul and gatedNormMatmulAdd).
  */
 export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor, bias: GpuTensor | null, fusion: Fusion = {}): void {
   const [outDim, inDim] = w.shape;
@@ -100,7 +115,9 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const gemv = rows <= GEMV_MAX_ROWS;
   const pro = fusion.prologue;
   const rx = gemv ? rows : 1;
-  const split: Split = gemv ? gemvSplit(ctx.features, rows, outDim, inDim, vec, dtype) : { entry: "gemm", consts: { TM: gemmRows(outDim) }, perGroup: 0 };
+  const split: Split = gemv
+    ? gemvSplit(ctx.features, rows, outDim, inDim, vec, dtype)
+    : { entry: "gemm", consts: { TM: gemmRows(outDim), KS: gemmSlices(ctx, rows, outDim, inDim) }, perGroup: 0 };
   const norm = pro ? (pro.z ? "gated" : "norm") : "plain";
   const acc = fusion.accumulate ? 1 : 0;
   const conv = fusion.conv;
@@ -109,8 +126,8 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const convDType = conv ? storedDType(conv.weight) : "-";
   const key = `matmul/${dtype}/${vec}/${rx}/${split.entry}/${Object.values(split.consts).join("/")}/${norm}/${acc}/${ctx.features.subgroups}/${convDType}/${k}/${act}`;
   const code = () => compose(
-    // RW and TM: the workgroup gemv's and the gemm's, compiled in every module
-    header({ VEC: vec, RX: rx, RW: 4, TM: 64, ...split.consts, NORM: pro ? 1 : 0, ACC: acc, K: k, ACT: act }),
+    // RW, TM and KS: the workgroup gemv's and the gemm's, compiled in every module
+    header({ VEC: vec, RX: rx, RW: 4, TM: 64, KS: 1, ...split.consts, NORM: pro ? 1 : 0, ACC: acc, K: k, ACT: act }),
     reductions(ctx.features),
     xAccess(pro, vec === 4),
     weightAccess("w", 3, dtype, vec === 4, split.consts.WL === 2),
@@ -122,17 +139,24 @@ export function matmul(ctx: Context, out: GpuTensor, x: GpuTensor, w: GpuTensor,
   const zStride = pro?.z ? pro.z.shape[pro.z.shape.length - 1] : 0;
   const channels = conv?.xbc.shape[conv.xbc.shape.length - 1] ?? 0;
   const convBindings = conv ? [conv.state, conv.xbc, conv.weight, conv.bias ?? ctx.dummy, conv.mask ?? ctx.dummy].map((t) => t.parts[0]) : [];
+  const ks = split.consts.KS ?? 1;
   for (const part of w.parts) {
+    const params = new Params()
+      .u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0)
+      .u32(conv?.offset ?? 0, channels, conv?.bias ? 1 : 0, conv?.mask ? 1 : 0).bytes();
+    const biasPart = (bias ?? ctx.dummy).parts[0];
+    // bindings 7–11: the conv step's (gemv); 12: the gemm's partial sums (bound even when KS = 1, as the gemm
+    // names it; not ctx.dummy, which may be bound read-only beside it)
+    const tail = split.entry === "gemm" ? [null, null, null, null, null, ctx.scratch("gemm-slices", ks > 1 ? ks * rows * part.rows * 4 : 4)] : convBindings;
     ctx.runner.dispatch({
       key,
       entry: split.entry,
       source: code,
-      params: new Params()
-        .u32(rows, outDim, inDim, part.row0, part.rows, bias ? 1 : 0, zStride).f32(pro?.eps ?? 0)
-        .u32(conv?.offset ?? 0, channels, conv?.bias ? 1 : 0, conv?.mask ? 1 : 0).bytes(),
-      bindings: [out.parts[0], x.parts[0], part, (bias ?? ctx.dummy).parts[0], pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null, ...convBindings],
-      workgroups: gemv ? groupsOf(part.rows, split.perGroup) : groupsOf(rows, split.consts.TM) * groupsOf(part.rows, 64),
+      params,
+      bindings: [out.parts[0], x.parts[0], part, biasPart, pro?.weight.parts[0] ?? null, pro?.z?.parts[0] ?? null, ...tail],
+      workgroups: gemv ? groupsOf(part.rows, split.perGroup) : groupsOf(rows, split.consts.TM) * groupsOf(part.rows, 64) * ks,
     });
+    if (ks > 1) ctx.runner.dispatch({ key, entry: "gemm_sum", source: code, params, bindings: [out.parts[0], null, null, biasPart, null, null, ...tail], workgroups: groupsOf(rows * part.rows) });
   }
 }
 

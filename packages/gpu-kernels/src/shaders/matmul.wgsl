@@ -3,7 +3,7 @@
 // (f32, or f16/bf16 widened in registers), bias f32 [O] (read when has_bias).
 // Completed by programs/matmul.ts with: GRID, the reductions (Lane, wg_sum4), `x_row4`/`x_at`/`w_row4`/`w_at` (vec4 loads when I % 4 == 0),
 // `x_gain4`, `conv_push` (conv-step.wgsl, or nothing), and the constants VEC (4 or 1: elements per load), RX and
-// RW (gemv tile), TM (gemm tile rows), NORM and ACC:
+// RW (gemv tile), TM and KS (gemm tile rows, slices of k), NORM and ACC:
 //   NORM = 1 (gemv only): x is a norm's input, x_gain4 its weight: out = (Σ_i x·gain·w)·rsqrt(mean_i(x²) + eps),
 //            an RMSNorm (or, with x = y ⊙ silu(z), the gated one) folded into the product;
 //   ACC = 1: the result is added to out (the residual connection).
@@ -12,7 +12,9 @@
 //         RX × RW partial sums: x (with its gain or gate) is loaded once for all RW outputs and each weight load
 //         serves all RX rows. Then one workgroup reduction per 4 sums (wg_sum4).
 //   gemm: many rows (prefill): TM (64 or 128) rows × 64 outputs per workgroup, K in steps of 16 through workgroup
-//         memory, TM / 16 × 4 outputs per invocation.
+//         memory, TM / 16 × 4 outputs per invocation. With KS > 1 the sums over k are split in KS slices of kl
+//         (a multiple of 16): slice s writes its partial sums to parts [KS, R, part_rows], and gemm_sum adds them
+//         up and stores them (bias, ACC).
 // gemv-subgroup.wgsl is the gemv by subgroups, for adapters that have them.
 struct Params {
   rows: u32, out_dim: u32, in_dim: u32, o0: u32, part_rows: u32, has_bias: u32, z_stride: u32, eps: f32,
@@ -21,6 +23,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(12) var<storage, read_write> parts: array<f32>;
 
 fn store(r: u32, o: u32, v: f32) {
   var b = 0.0;
@@ -94,13 +97,16 @@ var<workgroup> ws: array<vec4<f32>, 256>; // [TK][TN / 4]
 @compute @workgroup_size(256)
 fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let tiles_n = (p.part_rows + TN - 1u) / TN;
+  let tiles = tiles_n * ((p.rows + TM - 1u) / TM);
   let index = grid_index(wg, nwg);
-  let n0 = (index % tiles_n) * TN;
-  let m0 = (index / tiles_n) * TM;
+  let s = index / tiles; // the slice of k
+  let n0 = (index % tiles % tiles_n) * TN;
+  let m0 = (index % tiles / tiles_n) * TM;
+  let kl = (p.in_dim + KS * TK - 1u) / (KS * TK) * TK;
   let ty = lid / 16u; // rows m0 + 64h + 4ty .. + 3, h < XQ
   let tx = lid % 16u; // outputs n0 + 4tx .. + 3
   var acc: array<vec4<f32>, 4u * XQ>; // acc[4h + i]: row m0 + 64h + 4ty + i
-  for (var k0 = 0u; k0 < p.in_dim; k0 += TK) {
+  for (var k0 = s * kl; k0 < min(p.in_dim, s * kl + kl); k0 += TK) {
     // loading: quad v = lid + 256l of a tile is (row v / 4, k 4·(v % 4) .. + 3); x has XQ quads an invocation, w 1
     for (var l = 0u; l < XQ; l++) {
       let v = lid + 256u * l;
@@ -144,7 +150,20 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     let r = m0 + 64u * (i / 4u) + ty * 4u + i % 4u;
     for (var j = 0u; j < 4u; j++) {
       let o = n0 + tx * 4u + j;
-      if (r < p.rows && o < p.part_rows) { store(r, o, acc[i][j]); }
+      if (r < p.rows && o < p.part_rows) {
+        if (KS == 1u) { store(r, o, acc[i][j]); } else { parts[(s * p.rows + r) * p.part_rows + o] = acc[i][j]; }
+      }
     }
   }
+}
+
+// The split gemm's sums: out[r, o0 + o] (+)= Σ_s parts[s, r, o] + bias, one element an invocation.
+@compute @workgroup_size(256)
+fn gemm_sum(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = p.rows * p.part_rows;
+  let i = grid_index(wg, nwg) * 256u + lid;
+  if (i >= n) { return; }
+  var v = 0.0;
+  for (var s = 0u; s < KS; s++) { v += parts[s * n + i]; }
+  store(i / p.part_rows, i % p.part_rows, v);
 }
