@@ -8,6 +8,7 @@ const env = process.env.VK_ICD_FILENAMES || !existsSync(swiftshader) ? {} : { VK
 export default defineConfig({
   // WGSL sources are imported as text (tsup does the same with its text loader).
   plugins: [{ name: "wgsl-text", transform: (code, id) => (id.endsWith(".wgsl") ? `export default ${JSON.stringify(code)};` : undefined) }],
-  // SwiftShader runs the shaders on the CPU: the wide fixture's forward passes take seconds.
-  test: { env, testTimeout: 300_000, hookTimeout: 300_000 },
+  // SwiftShader runs the shaders on the CPU: the wide fixture's forward passes take seconds, and the longest tests
+  // ~100 s on an idle 2-core machine (Chromium 156's SwiftShader), more beside the other suites.
+  test: { env, testTimeout: 600_000, hookTimeout: 600_000 },
 });
