@@ -4,7 +4,8 @@
 // dequantized once per panel), then tiles of 4 rows × 8 outputs broadcast x[r, i] against the panel's two vectors
 // per i (8 accumulators: V8 keeps them in xmm registers). Decode and short prefill: tiles of 4 outputs × 2 rows
 // share their loads, weights widened in registers (quantized rows read block by block, quant.ts, or 4 rows
-// dequantized into scratch); f16 w by 8 halves a load against x permuted and scaled once per call (halved).
+// dequantized into scratch); f16 w by 8 halves a load against x permuted and scaled once per call (halved); f32 w
+// at one row of x (decode) row by row, a cache line of w an iteration (rowByRow).
 import { BF16, bf16x4, F16, F32, fma, half4, halfExact4, HALF_SCALE, halvesEven, halvesOdd, hsum, loadW, Q8_0 } from "./common";
 import { dequantizeRow, dotQuant, rowBytes } from "./quant";
 
@@ -65,7 +66,10 @@ export function matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, o
   scratch += <usize>part * scratchBytes(inDim);
   if (ASC_FEATURE_SIMD && rows >= packRows(dtype)) o0 = packed(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
   if (dtype >= Q8_0) quantized(out, x, w, bias, rows, outDim, inDim, dtype, o0, o1, scratch);
-  else if (dtype == F32) tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  else if (dtype == F32) {
+    if (ASC_FEATURE_SIMD && rows == 1) rowByRow(out, x, w, bias, inDim, o0, o1);
+    else tiled<f32>(out, x, w, bias, rows, outDim, inDim, o0, o1);
+  }
   else if (dtype == F16) {
     if (!(ASC_FEATURE_SIMD && rows < packRows(F16) && map && halved(out, x, w, map, bias, rows, outDim, inDim, o0, o1, scratch))) tiled<u16>(out, x, w, bias, rows, outDim, inDim, o0, o1);
   }
@@ -174,6 +178,30 @@ function tiled<W>(out: usize, x: usize, w: usize, bias: usize, rows: i32, outDim
     const wo = w + <usize>o * rowW;
     const b: f32 = bias ? load<f32>(bias + (<usize>o << 2)) : 0;
     for (let r = 0; r < rows; r++) store<f32>(out + <usize>r * rowY + (<usize>o << 2), dot<W>(x + <usize>r * rowX, wo, inDim) + b);
+  }
+}
+
+/**
+ * One row of x (decode), f32 w: outputs o0 … o1 − 1 one at a time, each weight row read as one stream, a cache
+ * line (16 values) an iteration into 4 accumulators. On an AMD EPYC (Zen 4) VM this streamed 22–26 GB/s, against
+ * 13–15 GB/s for tile4's 4 rows read side by side (SIMD only).
+ */
+function rowByRow(out: usize, x: usize, w: usize, bias: usize, inDim: i32, o0: i32, o1: i32): void {
+  const rowW: usize = <usize>inDim << 2;
+  const i16 = inDim & ~15;
+  for (let o = o0; o < o1; o++) {
+    const wo = w + <usize>o * rowW;
+    let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+    for (let i = 0; i < i16; i += 16) {
+      const q = <usize>i << 2;
+      a = fma(a, v128.load(x + q), v128.load(wo + q));
+      b = fma(b, v128.load(x + q, 16), v128.load(wo + q, 16));
+      c = fma(c, v128.load(x + q, 32), v128.load(wo + q, 32));
+      d = fma(d, v128.load(x + q, 48), v128.load(wo + q, 48));
+    }
+    let sum = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
+    for (let i = i16; i < inDim; i++) sum += load<f32>(x + (<usize>i << 2)) * load<f32>(wo + (<usize>i << 2));
+    store<f32>(out + (<usize>o << 2), bias ? sum + load<f32>(bias + (<usize>o << 2)) : sum);
   }
 }
 
