@@ -31,6 +31,7 @@ interface Exports {
   ssd_scratch_bytes(groups: number, chunk: number): number;
   ssm_step(...args: number[]): void;
   read_bandwidth(p: number, n: number, part: number, parts: number): number;
+  multiply_chain(n: number, v: number): number;
 }
 
 export interface WasmBackendOptions {
@@ -49,12 +50,21 @@ export interface WasmBackendOptions {
    * require-corp). On a page's main thread, which may not block, the caller spin-waits for the workers.
    */
   threads?: number;
+  /**
+   * Give f16 matrices a map of their blocks that hold subnormal halves, which the decode matmul then widens exactly
+   * instead of multiplying them as subnormal floats (default: where this CPU multiplies subnormal floats at less
+   * than half speed, timed once when the backend is made: Intel's assists; AMD Zen needs no map). The results are
+   * the same either way; only the speed differs.
+   */
+  subnormalMap?: boolean;
 }
 
 export interface WasmBackend extends Backend<WasmTensor> {
   readonly simd: boolean;
   readonly relaxedSimd: boolean;
   readonly threads: number;
+  /** Whether f16 matrices get subnormal maps (WasmBackendOptions.subnormalMap). */
+  readonly subnormalMap: boolean;
   /** Stops the worker threads (a no-op with one thread). */
   dispose(): void;
   /** Bytes of the module's memory in use (weights, activations, cache). */
@@ -83,6 +93,21 @@ function checkFiniteHalves(bytes: Uint8Array, shape: readonly number[]): void {
   if (bad >= 0) fail(`f16 weight [${shape.join(", ")}] holds an infinity or NaN at element ${bad}`);
 }
 
+/** Whether multiplying subnormal floats takes this CPU over twice as long as normal ones (best of 3, ~1 ms each). */
+function subnormalsSlow(wasm: Exports): boolean {
+  const time = (v: number) => {
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      wasm.multiply_chain(1 << 18, v);
+      best = Math.min(best, performance.now() - t);
+    }
+    return best;
+  };
+  time(1); // compiled and warm
+  return time(1e-40) > 2 * time(1);
+}
+
 /** The WebAssembly backend: every kernel in AssemblyScript, SIMD where the engine has it. */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const simdBytes = decode(SIMD_WASM);
@@ -103,6 +128,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const wasm = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
   const heap = new Heap(memory, wasm.heap_base());
   const pool: Pool | null = threads > 1 ? await createPool(module, memory, heap.alloc(CONTROL_BYTES), threads, wasm as unknown as Record<ParallelOp, (...a: number[]) => void>) : null;
+  const subnormalMap = simd && (options.subnormalMap ?? subnormalsSlow(wasm));
   const parallel = (op: ParallelOp, args: number[]) => (pool ? pool.run(op, args) : (wasm[op] as (...a: number[]) => void)(...args, 0, 1));
   let scratch = { ptr: 0, bytes: 0 };
 
@@ -154,6 +180,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     simd,
     relaxedSimd,
     threads,
+    subnormalMap,
     dispose: () => pool?.terminate(),
     maxBytes: MAX_BYTES,
     weightDTypes: [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES],
@@ -169,7 +196,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const t = alloc(shape, keep ? dtype : "f32");
       if (data.byteLength !== t.bytes) fail(`weight of shape [${shape.join(", ")}] and dtype ${dtype}: got ${bytes.byteLength} bytes`);
       heap.bytes(t.ptr, t.bytes).set(data);
-      const mapBytes = simd && t.dtype === "f16" && shape.length === 2 ? wasm.half_map_bytes(shape[0], shape[1]) : 0;
+      const mapBytes = subnormalMap && t.dtype === "f16" && shape.length === 2 ? wasm.half_map_bytes(shape[0], shape[1]) : 0;
       if (!mapBytes) return t;
       const halfMap = { ptr: heap.alloc(mapBytes), bytes: mapBytes };
       wasm.half_map(halfMap.ptr, t.ptr, shape[0], shape[1]);

@@ -1,7 +1,8 @@
 // The packed prefill matmul (R ≥ 8 rows for 16-bit w, ≥ 32 otherwise) against the reference, with the
 // conformance suite's tolerances, on shapes that leave remainders everywhere: rows past the last 4-row tile,
 // outputs past the last 8-output panel of a thread, inputs past the last 512-input block and past a multiple of 4.
-// Then f16 decode (R < 8), whose x is scaled by 2^56 unless max|x| ≥ 2^72, with subnormal weights in some blocks.
+// Then f16 decode (R < 8), whose x is scaled by 2^56 unless max|x| ≥ 2^72, with subnormal weights in some blocks,
+// with and without the map of those blocks.
 import { createReferenceBackend, fromFloat32, Rng, type Backend, type Tensor, type WeightDType } from "@mamba2/core";
 import { KERNEL_TOLERANCE, nmse, relErr } from "@mamba2/core/testing";
 import { describe, expect, it } from "vitest";
@@ -64,9 +65,10 @@ describe("wasm f16 decode matmul against the reference", () => {
     [1, 40, 96, 2 ** 80, 3],
     [1, 40, 96, 2 ** -60, 2],
   ];
-  for (const threads of [1, 3]) {
-    it.for(DECODE)(`R=%i O=%i I=%i x·%s, every %i-th weight subnormal, ${threads} thread(s)`, async ([R, O, I, x, tinyEvery]) => {
-      const be = await createWasmBackend({ threads });
+  for (const [threads, subnormalMap] of [[1, true], [3, true], [1, false], [3, false]] as const) {
+    it.for(DECODE)(`R=%i O=%i I=%i x·%s, every %i-th weight subnormal, ${threads} thread(s), subnormal map ${subnormalMap}`, async ([R, O, I, x, tinyEvery]) => {
+      const be = await createWasmBackend({ threads, subnormalMap });
+      expect(be.subnormalMap).toBe(subnormalMap);
       const want = await matmul(reference, R, O, I, "f16", false, { x, tinyEvery });
       const got = await matmul(be, R, O, I, "f16", false, { x, tinyEvery });
       be.dispose();
