@@ -200,9 +200,7 @@ function rowByRow(out: usize, x: usize, w: usize, bias: usize, inDim: i32, o0: i
       c = fma(c, v128.load(x + q, 32), v128.load(wo + q, 32));
       d = fma(d, v128.load(x + q, 48), v128.load(wo + q, 48));
     }
-    let sum = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
-    for (let i = i16; i < inDim; i++) sum += load<f32>(x + (<usize>i << 2)) * load<f32>(wo + (<usize>i << 2));
-    store<f32>(out + (<usize>o << 2), bias ? sum + load<f32>(bias + (<usize>o << 2)) : sum);
+    store1(out, x, wo, i16, inDim, F32, bias, o, hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))));
   }
 }
 
@@ -269,6 +267,12 @@ function tile4<W>(out: usize, x: usize, w0: usize, bias: usize, rows: i32, outDi
     s0 += load<f32>(b); s1 += load<f32>(b, 4); s2 += load<f32>(b, 8); s3 += load<f32>(b, 12);
   }
   store<f32>(y, s0); store<f32>(y, s1, 4); store<f32>(y, s2, 8); store<f32>(y, s3, 12);
+}
+
+/** store4 for one output o (weight row at w): its scalar tail from `from`, its bias, stored at out[o]. */
+@inline function store1(out: usize, x: usize, w: usize, from: i32, inDim: i32, dtype: i32, bias: usize, o: i32, sum: f32): void {
+  for (let i = from; i < inDim; i++) sum += load<f32>(x + (<usize>i << 2)) * loadW(w, i, dtype);
+  store<f32>(out + (<usize>o << 2), bias ? sum + load<f32>(bias + (<usize>o << 2)) : sum);
 }
 
 /** 2^56: x·2^56 times w·2^-112 (halvesEven/Odd) is x·w·2^-56, normal down to |x·w| = 2^-70. */
@@ -413,9 +417,7 @@ function halvedRow(out: usize, x: usize, xs: usize, wo: usize, n8: i32, inDim: i
     d = dot8(d, v128.load(wo + q, 48), v128.load(xs + p, 96), v128.load(xs + p, 112));
   }
   for (; k < blocks; k++) a = dot8(a, v128.load(wo + (<usize>k << 4)), v128.load(xs + (<usize>k << 5)), v128.load(xs + (<usize>k << 5), 16));
-  let sum = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))) * (1 / (HALF_SCALE * X_SCALE));
-  for (let i = n8; i < inDim; i++) sum += load<f32>(x + (<usize>i << 2)) * loadW(wo, i, F16);
-  store<f32>(out + (<usize>o << 2), bias ? sum + load<f32>(bias + (<usize>o << 2)) : sum);
+  store1(out, x, wo, n8, inDim, F16, bias, o, hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d))) * (1 / (HALF_SCALE * X_SCALE)));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Σ of n·16 products v·2^56 (4 chains of f32x4, the sign of v flipped each step): the host times it with v
 // subnormal and with v normal, to learn whether this CPU multiplies subnormal floats at full speed (AMD Zen) or
-// through slow assists (Intel), and so whether f16 matrices need their subnormal maps (matmul.ts's halfMap).
+// through slow assists (Intel), and so whether f16 matrices need their subnormal maps (matmul.ts's halfMap). SIMD
+// builds only (the scalar build keeps no maps): there it returns 0.
 import { hsum } from "./common";
 
 export function multiply_chain(n: i32, v: f32): f32 {
@@ -18,8 +19,6 @@ export function multiply_chain(n: i32, v: f32): f32 {
       x = v128.xor(x, flip);
     }
     acc = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
-  } else {
-    for (let i = 0; i < n; i++) acc += v * 7.205759403792794e16;
   }
   return acc;
 }

@@ -53,8 +53,8 @@ export interface WasmBackendOptions {
   /**
    * Give f16 matrices a map of their blocks that hold subnormal halves, which the decode matmul then widens exactly
    * instead of multiplying them as subnormal floats (default: where this CPU multiplies subnormal floats at less
-   * than half speed, timed once when the backend is made: Intel's assists; AMD Zen needs no map). The results are
-   * the same either way; only the speed differs.
+   * than half speed, timed once, when the first f16 matrix is loaded: Intel's assists; AMD Zen needs no map). The
+   * results are the same either way; only the speed differs.
    */
   subnormalMap?: boolean;
 }
@@ -128,7 +128,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const wasm = (await WebAssembly.instantiate(module, { env: { memory } })).exports as unknown as Exports;
   const heap = new Heap(memory, wasm.heap_base());
   const pool: Pool | null = threads > 1 ? await createPool(module, memory, heap.alloc(CONTROL_BYTES), threads, wasm as unknown as Record<ParallelOp, (...a: number[]) => void>) : null;
-  const subnormalMap = simd && (options.subnormalMap ?? subnormalsSlow(wasm));
+  // timed when first needed: the first f16 matrix (or a read of backend.subnormalMap)
+  let subnormalMap = simd ? options.subnormalMap : false;
+  const mapsHalves = () => (subnormalMap ??= subnormalsSlow(wasm));
   const parallel = (op: ParallelOp, args: number[]) => (pool ? pool.run(op, args) : (wasm[op] as (...a: number[]) => void)(...args, 0, 1));
   let scratch = { ptr: 0, bytes: 0 };
 
@@ -180,7 +182,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     simd,
     relaxedSimd,
     threads,
-    subnormalMap,
+    get subnormalMap() {
+      return mapsHalves();
+    },
     dispose: () => pool?.terminate(),
     maxBytes: MAX_BYTES,
     weightDTypes: [...DEFAULT_WEIGHT_DTYPES, ...QUANT_DTYPES],
@@ -196,7 +200,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const t = alloc(shape, keep ? dtype : "f32");
       if (data.byteLength !== t.bytes) fail(`weight of shape [${shape.join(", ")}] and dtype ${dtype}: got ${bytes.byteLength} bytes`);
       heap.bytes(t.ptr, t.bytes).set(data);
-      const mapBytes = subnormalMap && t.dtype === "f16" && shape.length === 2 ? wasm.half_map_bytes(shape[0], shape[1]) : 0;
+      const mapBytes = t.dtype === "f16" && shape.length === 2 && mapsHalves() ? wasm.half_map_bytes(shape[0], shape[1]) : 0;
       if (!mapBytes) return t;
       const halfMap = { ptr: heap.alloc(mapBytes), bytes: mapBytes };
       wasm.half_map(halfMap.ptr, t.ptr, shape[0], shape[1]);
