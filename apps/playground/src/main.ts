@@ -11,7 +11,8 @@ const input = (id: string) => $<HTMLInputElement>(id);
 const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "mamba2" });
 const post = (m: ToWorker) => worker.postMessage(m);
 
-type State = "idle" | "loading" | "ready" | "generating" | "error";
+/** `starting` (the page's first state) lasts until the worker has reported what this browser can do. */
+type State = "starting" | "idle" | "loading" | "ready" | "generating" | "error";
 let localFiles: File[] = [];
 let chartPoints: number[] = [];
 let hasModel = false;
@@ -19,7 +20,7 @@ let hasModel = false;
 function setState(state: State, status: string): void {
   document.body.dataset.state = state;
   $("status").textContent = status;
-  const busy = state === "loading" || state === "generating";
+  const busy = state === "starting" || state === "loading" || state === "generating";
   $<HTMLButtonElement>("load").disabled = busy;
   $<HTMLButtonElement>("run").disabled = busy || !hasModel;
   $<HTMLButtonElement>("stop").disabled = state !== "generating";

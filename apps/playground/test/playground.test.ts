@@ -5,7 +5,7 @@
  * one origin: paths that are not files of the build go to the Hub server. The app is served under a CSP without
  * 'unsafe-eval' (only 'wasm-unsafe-eval').
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, normalize } from "node:path";
@@ -94,7 +94,7 @@ async function generateGreedy(page: Page, n: number): Promise<string> {
   await page.fill("#max-tokens", String(n));
   await page.fill("#temperature", "0");
   await page.click("#run");
-  await page.waitForFunction(() => document.body.dataset.state !== "generating", null, { timeout: 240_000 });
+  await page.waitForFunction(() => document.body.dataset.state !== "generating", null, { timeout: 480_000 });
   expect(await state(page), await text(page, "error")).toBe("ready");
   return text(page, "generated");
 }
@@ -211,17 +211,23 @@ describe("playground (built app in headless Chromium)", () => {
       const generated = await generateGreedy(page, 8);
       expect(generated.length).toBeGreaterThan(10);
       expect(generated).toBe(CONTINUATION.slice(0, generated.length));
-      const pick = (files: [string, Uint8Array][]) =>
-        page.setInputFiles("#files", files.map(([name, b]) => ({ name, mimeType: "application/octet-stream", buffer: Buffer.from(b) })));
+      // picked from disk by path: Chromium reads them itself (a buffer would cross the DevTools protocol in base64,
+      // which took over 30 s for the 11.9 MB model on a loaded 2-core machine)
+      const pick = (set: string, files: [string, Uint8Array][]) => {
+        const dir = join(OUT, set);
+        mkdirSync(dir, { recursive: true });
+        for (const [name, b] of files) writeFileSync(join(dir, name), b);
+        return page.setInputFiles("#files", files.map(([name]) => join(dir, name)));
+      };
 
-      await pick([["model.safetensors", file("model.safetensors")], ["tokenizer.json", file("tokenizer.json")]]);
+      await pick("missing-config", [["model.safetensors", file("model.safetensors")], ["tokenizer.json", file("tokenizer.json")]]);
       await load(page, "wasm");
       expect(await state(page)).toBe("error");
       const missing = await text(page, "error");
       expect(missing).toMatch(/config\.json/);
       expect(missing).not.toContain("\n");
 
-      await pick([["config.json", file("config.json")], ["tokenizer.json", file("tokenizer.json")], ["model.safetensors", file("model.safetensors").slice(0, 4096)]]);
+      await pick("corrupt-weights", [["config.json", file("config.json")], ["tokenizer.json", file("tokenizer.json")], ["model.safetensors", file("model.safetensors").slice(0, 4096)]]);
       await load(page, "wasm");
       expect(await state(page)).toBe("error");
       const corrupt = await text(page, "error");
