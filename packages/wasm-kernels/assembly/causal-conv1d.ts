@@ -2,8 +2,9 @@
 // out [B, T, C] f32, x [B, T, stride] f32, w [C, K] f32 | f16 | bf16, bias [C] f32 or 0, state [B, C, K] f32 (the last
 // K present inputs, oldest first; updated), mask i32 [B, T] or 0. With v(τ) the τ-th present input of the row
 // (v(τ < 0) = state[K + τ]): out_t = act(bias + Σ_k w[k]·v(t − K + 1 + k)); a masked position outputs 0.
-// Decode with K = 4 (one present position a row): a channel's state is one vector, shifted by one shuffle.
-import { activate, activate4, activateRow, loadW, loadW4 } from "./common";
+// Decode with K = 4 (one present position a row): a channel's state is one vector, shifted by one shuffle; prefill
+// with K = 4 (no mask): 4 channels a vector, their windows sliding down the rows (dense4).
+import { activate, activate4, activateRow, fma, loadW, loadW4 } from "./common";
 
 export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w: usize, wType: i32, bias: usize, state: usize, mask: usize,
   batch: i32, steps: i32, channels: i32, k: i32, act: i32, part: i32, parts: i32): void {
@@ -23,8 +24,13 @@ export function causal_conv1d(out: usize, x: usize, offset: i32, stride: i32, w:
       continue;
     }
     if (!m) {
+      let cv = c0;
+      if (ASC_FEATURE_SIMD && k == 4) {
+        cv = c0 + ((c1 - c0) & ~3);
+        dense4(ob, xb, stride, w, wType, bias, sb, steps, channels, act, c0, cv);
+      }
       // channels in blocks of 16 (a cache line of each row), every position of the block before the next
-      for (let cb = c0; cb < c1; cb += 16) dense(ob, xb, stride, w, wType, bias, sb, steps, channels, k, act, cb, min(cb + 16, c1));
+      for (let cb = cv; cb < c1; cb += 16) dense(ob, xb, stride, w, wType, bias, sb, steps, channels, k, act, cb, min(cb + 16, c1));
       continue;
     }
     for (let c = c0; c < c1; c++) {
@@ -52,6 +58,58 @@ function step4(ob: usize, xb: usize, w: usize, wType: i32, bias: usize, sb: usiz
     let y = f32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
     if (bias) y = f32x4.add(y, v128.load(bias + (<usize>c << 2)));
     v128.store(ob + (<usize>c << 2), activate4(y, act));
+  }
+}
+
+/** Floats at p, p + stride, p + 2·stride, p + 3·stride as lanes 0 … 3. */
+@inline function gather4(p: usize, stride: usize): v128 {
+  let v = f32x4.splat(load<f32>(p));
+  v = f32x4.replace_lane(v, 1, load<f32>(p + stride));
+  v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * stride));
+  return f32x4.replace_lane(v, 3, load<f32>(p + 3 * stride));
+}
+
+/** Lanes 0 … 3 of v to p, p + stride, p + 2·stride, p + 3·stride. */
+@inline function scatter4(p: usize, stride: usize, v: v128): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  store<f32>(p + stride, f32x4.extract_lane(v, 1));
+  store<f32>(p + 2 * stride, f32x4.extract_lane(v, 2));
+  store<f32>(p + 3 * stride, f32x4.extract_lane(v, 3));
+}
+
+/** Tap j of channels c … c + 3 (w [C, 4]) as lanes 0 … 3. */
+@inline function taps(w: usize, c: i32, j: i32, wType: i32): v128 {
+  let v = f32x4.splat(loadW(w, (c << 2) + j, wType));
+  v = f32x4.replace_lane(v, 1, loadW(w, ((c + 1) << 2) + j, wType));
+  v = f32x4.replace_lane(v, 2, loadW(w, ((c + 2) << 2) + j, wType));
+  return f32x4.replace_lane(v, 3, loadW(w, ((c + 3) << 2) + j, wType));
+}
+
+/**
+ * `dense` for K = 4, channels c0 … c1 − 1 (a multiple of 4 of them) 4 a vector (lane q: channel c + q): the
+ * taps and the window v(t − 3) … v(t) of the 4 channels are 4 vectors each; the window slides one row a position.
+ */
+function dense4(ob: usize, xb: usize, stride: i32, w: usize, wType: i32, bias: usize, sb: usize, steps: i32, channels: i32, act: i32, c0: i32, c1: i32): void {
+  const rowX = <usize>stride << 2;
+  const rowO = <usize>channels << 2;
+  for (let c = c0; c < c1; c += 4) {
+    const w0 = taps(w, c, 0, wType), w1 = taps(w, c, 1, wType), w2 = taps(w, c, 2, wType), w3 = taps(w, c, 3, wType);
+    const b4 = bias ? v128.load(bias + (<usize>c << 2)) : f32x4.splat(0);
+    const s = sb + (<usize>c << 4); // the 4 channels' states, [4, K]
+    // the new state's oldest input v(T − 4): x's row T − 4, or the old state's entry T
+    const oldest = steps >= 4 ? v128.load(xb + <usize>(steps - 4) * rowX + (<usize>c << 2)) : gather4(s + (<usize>steps << 2), 16);
+    let v0 = gather4(s + 4, 16), v1 = gather4(s + 8, 16), v2 = gather4(s + 12, 16); // v(−3), v(−2), v(−1)
+    let x = xb + (<usize>c << 2), o = ob + (<usize>c << 2);
+    for (let t = 0; t < steps; t++) {
+      const v3 = v128.load(x);
+      v128.store(o, activate4(fma(fma(fma(fma(b4, w0, v0), w1, v1), w2, v2), w3, v3), act));
+      v0 = v1; v1 = v2; v2 = v3;
+      x += rowX; o += rowO;
+    }
+    scatter4(s, 16, oldest);
+    scatter4(s + 4, 16, v0);
+    scatter4(s + 8, 16, v1);
+    scatter4(s + 12, 16, v2);
   }
 }
 

@@ -111,23 +111,6 @@ export function dotF32(a: usize, b: usize, n: i32): f32 {
   return acc;
 }
 
-/** y[i] = beta·y[i] + alpha·x[i] over n f32. */
-export function axpby(y: usize, beta: f32, alpha: f32, x: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const a = f32x4.splat(alpha);
-    const b = f32x4.splat(beta);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, f32x4.add(f32x4.mul(b, v128.load(y + o)), f32x4.mul(a, v128.load(x + o))));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, beta * load<f32>(y + o) + alpha * load<f32>(x + o));
-  }
-}
-
 /** dt of one head: softplus(raw + bias) clamped to [lo, hi]. */
 @inline export function stepSize(raw: f32, bias: f32, lo: f32, hi: f32): f32 {
   const dt = softplus(raw + bias);

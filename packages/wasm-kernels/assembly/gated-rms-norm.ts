@@ -1,10 +1,13 @@
 // g = y ⊙ silu(z); out = w ⊙ g / sqrt(mean(g²) + eps), the mean over each group of `groupSize` channels.
 // out, y [R, E] f32, z [R, zStride] f32 (its first E columns), w [E] f32. g is formed in out, then scaled in place.
+// Thread `part` of `parts` takes an equal share of the rows.
 import { silu, silu4 } from "./common";
 import { scaleByWeight, sumSquares } from "./rms-norm";
 
-export function gated_rms_norm(out: usize, y: usize, z: usize, w: usize, rows: i32, e: i32, zStride: i32, eps: f32, groupSize: i32): void {
-  for (let r = 0; r < rows; r++) {
+export function gated_rms_norm(out: usize, y: usize, z: usize, w: usize, rows: i32, e: i32, zStride: i32, eps: f32, groupSize: i32, part: i32, parts: i32): void {
+  const share = (rows + parts - 1) / parts;
+  const r1 = min(rows, (part + 1) * share);
+  for (let r = min(rows, part * share); r < r1; r++) {
     const o = out + <usize>r * <usize>e * 4;
     const yr = y + <usize>r * <usize>e * 4;
     const zr = z + <usize>r * <usize>zStride * 4;

@@ -2,7 +2,7 @@
 // scratchBytes(G, Q) per thread. Per chunk of Q positions and head, with c_i = Σ_{k≤i} dt_k·A (masked positions: dt = 0):
 //   y_i = exp(c_i)·S_in·C_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j + D·x_i
 //   S_out = exp(c_last)·S_in + Σ_j exp(c_last − c_j)·dt_j·x_j ⊗ B_j
-import { axpby, dotF32, hsum, stepSize } from "./common";
+import { dotF32, exp4, hsum, stepSize } from "./common";
 
 export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: usize, D: usize, state: usize, mask: usize,
   batch: i32, steps: i32, heads: i32, headDim: i32, groups: i32, n: i32, convDim: i32, zStride: i32, dtMin: f32, dtMax: f32,
@@ -49,16 +49,15 @@ export function ssd_scan(y: usize, xbc: usize, zxbcdt: usize, dtBias: usize, A: 
           store<f32>(dts + (<usize>i << 2), dt);
           store<f32>(cum + (<usize>i << 2), c);
         }
-        // within the chunk: y_i = D·x_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j
+        // within the chunk: y_i = D·x_i + Σ_{j≤i} (C_i·B_j)·exp(c_i − c_j)·dt_j·x_j, a weighted sum of the rows
+        // x_j (combine), D added to x_i's weight
+        const xHead = xFirst + (<usize>(h * headDim) << 2);
         for (let i = 0; i < len; i++) {
-          const ci = load<f32>(cum + (<usize>i << 2));
           const yRow = y + (<usize>((first + i) * heads + h) * <usize>headDim << 2);
+          decayWeights(coef, cb + (<usize>((g * chunk + i) * chunk) << 2), cum, dts, i + 1);
+          store<f32>(coef + (<usize>i << 2), load<f32>(coef + (<usize>i << 2)) + d);
           memory.fill(yRow, 0, <usize>headDim << 2);
-          for (let j = 0; j <= i; j++) {
-            const coef = load<f32>(cb + (<usize>((g * chunk + i) * chunk + j) << 2)) * Mathf.exp(ci - load<f32>(cum + (<usize>j << 2))) * load<f32>(dts + (<usize>j << 2));
-            if (coef != 0) axpby(yRow, 1, coef, xFirst + <usize>j * rowBytes + (<usize>(h * headDim) << 2), headDim);
-          }
-          axpby(yRow, 1, d, xFirst + <usize>i * rowBytes + (<usize>(h * headDim) << 2), headDim);
+          combine(yRow, 0, coef, xHead, rowBytes, i + 1, headDim);
         }
         // one pass over the state rows (each stays in L1): y_i[p] += exp(c_i)·S[p]·C_i, then
         // S[p] ← exp(c_last)·S[p] + Σ_j exp(c_last − c_j)·dt_j·x_j[p]·B_j
@@ -120,6 +119,23 @@ function readState(y: usize, yStride: usize, cum: usize, s: usize, c: usize, str
     }
   }
   for (; i < len; i++) addScaled(y + <usize>i * yStride, load<f32>(cum + (<usize>i << 2)), dotF32(s, c + <usize>i * stride, n));
+}
+
+/** w[j] = cbRow[j]·exp(c_i − cum[j])·dt[j] for j < n, c_i = cum[n − 1]: position i = n − 1's weights of its chunk's x_j. */
+function decayWeights(w: usize, cbRow: usize, cum: usize, dt: usize, n: i32): void {
+  const ci = load<f32>(cum + (<usize>(n - 1) << 2));
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const cv = f32x4.splat(ci);
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(w + o, f32x4.mul(f32x4.mul(v128.load(cbRow + o), exp4(f32x4.sub(cv, v128.load(cum + o)))), v128.load(dt + o)));
+    }
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(w + o, load<f32>(cbRow + o) * Mathf.exp(ci - load<f32>(cum + o)) * load<f32>(dt + o));
+  }
 }
 
 @inline function addScaled(p: usize, a: f32, b: f32): void {

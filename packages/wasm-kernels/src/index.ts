@@ -21,7 +21,7 @@ interface Exports {
   argmax(out: number, x: number, rows: number, v: number): void;
   causal_conv1d(...args: number[]): void;
   embedding(out: number, table: number, ids: number, rows: number, d: number, dtype: number): void;
-  gated_rms_norm(out: number, y: number, z: number, w: number, rows: number, e: number, zStride: number, eps: number, groupSize: number): void;
+  gated_rms_norm(...args: number[]): void;
   matmul(out: number, x: number, w: number, bias: number, rows: number, outDim: number, inDim: number, dtype: number, map: number, scratch: number, part: number, parts: number): void;
   matmul_scratch_bytes(inDim: number): number;
   half_map(map: number, w: number, outDim: number, inDim: number): void;
@@ -82,6 +82,9 @@ const ACT_CODE: Record<Activation, number> = { silu: 0, swish: 0, relu: 1, ident
  * (measured on mamba2-130m's layer shape: T = 512 takes 55 ms in chunks of 16, 500 ms in chunks of 256).
  */
 const SSD_BLOCK = 16;
+
+/** Rows from which the gated norm is spread over the threads (prefill; a decode step has one row a sequence). */
+const PARALLEL_ROWS = 16;
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
@@ -173,7 +176,13 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     },
     ssdScan: ssm("ssd_scan"),
     ssmStep: ssm("ssm_step"),
-    gatedRmsNorm: (out, y, z, w, eps, groupSize) => wasm.gated_rms_norm(out.ptr, y.ptr, z.ptr, w.ptr, numel(y) / w.shape[0], w.shape[0], last(z), eps, groupSize),
+    gatedRmsNorm: (out, y, z, w, eps, groupSize) => {
+      const rows = numel(y) / w.shape[0];
+      const args = [out.ptr, y.ptr, z.ptr, w.ptr, rows, w.shape[0], last(z), eps, groupSize];
+      // a decode step's few rows on this thread: a wake-up of the workers costs more than they would save
+      if (rows < PARALLEL_ROWS) wasm.gated_rms_norm(...args, 0, 1);
+      else parallel("gated_rms_norm", args);
+    },
     argmax: (out, x) => wasm.argmax(out.ptr, x.ptr, numel(out), last(x)),
   };
 

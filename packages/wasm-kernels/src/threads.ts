@@ -16,7 +16,7 @@
 import { fail } from "@mamba2/core";
 
 /** Kernels that split their work by `part` of `parts` (their last two arguments). */
-export const PARALLEL_OPS = ["matmul", "ssd_scan", "ssm_step", "causal_conv1d", "read_bandwidth"] as const;
+export const PARALLEL_OPS = ["matmul", "ssd_scan", "ssm_step", "causal_conv1d", "gated_rms_norm", "read_bandwidth"] as const;
 export type ParallelOp = (typeof PARALLEL_OPS)[number];
 
 /** Bytes of the control block: i32 seq, pending, op, argc, failed (+ padding); then 32 f64 arguments. */

@@ -83,16 +83,17 @@ function ssmCase(kind: "ssdScan" | "ssmStep", B: number, T: number, H: number, P
   };
 }
 
-function convCase(B: number, T: number, C: number, K: number, act: Activation, masked: boolean, bias: boolean): Case {
+function convCase(B: number, T: number, C: number, K: number, act: Activation, masked: boolean, bias: boolean, dtype: WeightDType = "f32"): Case {
   return {
-    name: `causalConv1d B=${B} T=${T} C=${C} K=${K} ${act}${masked ? " masked" : ""}${bias ? " +bias" : ""}`,
+    name: `causalConv1d B=${B} T=${T} C=${C} K=${K} ${act}${masked ? " masked" : ""}${bias ? " +bias" : ""}${dtype === "f32" ? "" : ` ${dtype}`}`,
+    dtype,
     run(b, rng) {
       const r = rng();
       const S = C + 9;
       const out = b.zeros([B, T, C], "f32");
       const state = f32(b, [B, C, K], floats(B * C * K, r));
       const mask = masked ? f32(b, [B, T], Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? 0 : 1)), "i32") : null;
-      const w = b.weight([C, K], "f32", weightBytes(floats(C * K, r), "f32"));
+      const w = b.weight([C, K], dtype, weightBytes(floats(C * K, r), dtype));
       const bb = bias ? b.weight([C], "f32", weightBytes(floats(C, r), "f32")) : null;
       b.kernels.causalConv1d(out, f32(b, [B, T, S], floats(B * T * S, r)), 5, w, bb, state, mask, act);
       return [out, state];
@@ -123,7 +124,7 @@ function fixedCases(): Case[] {
     for (const [R, O, I] of [[1, 37, 29], [5, 13, 67], [2, 8, 16], [7, 33, 130], [1, 64, 256], [9, 70, 36], [133, 141, 37], [130, 65, 36], [1, 8195, 40], [3, 2049, 1030], [130, 2049, 36]]) {
       cases.push(matmulCase(R, O, I, dtype, R % 2 === 1));
     }
-    cases.push(embeddingCase(dtype, 13));
+    cases.push(embeddingCase(dtype, 13), embeddingCase(dtype, 1000)); // a table of 74–148 KB
   }
   cases.push(matmulCase(1, 2050, 2052, "f16", false)); // 4 loads of a row in flight
   // rows of a multiple of 8: the subgroup gemv's 16-byte loads of 16-bit weights, 4 and 2 of them in flight
@@ -174,12 +175,14 @@ function fixedCases(): Case[] {
         return [out];
       },
     },
-    ...[24, 8].map((group): Case => ({
-      name: `gatedRmsNorm R=3 E=24 group=${group}`,
+    // 37 rows: a prefill's, which the WASM backend spreads over its threads
+    ...[[3, 24], [3, 8], [37, 24]].map(([rows, group]): Case => ({
+      name: `gatedRmsNorm R=${rows} E=24 group=${group}`,
       run(b, rng) {
         const r = rng();
-        const out = b.zeros([3, 24], "f32");
-        b.kernels.gatedRmsNorm(out, f32(b, [3, 24], floats(72, r)), f32(b, [3, 31], floats(93, r, 3)), b.weight([24], "f32", weightBytes(floats(24, r), "f32")), 1e-5, group);
+        const out = b.zeros([rows, 24], "f32");
+        const [y, z] = [f32(b, [rows, 24], floats(rows * 24, r)), f32(b, [rows, 31], floats(rows * 31, r, 3))];
+        b.kernels.gatedRmsNorm(out, y, z, b.weight([24], "f32", weightBytes(floats(24, r), "f32")), 1e-5, group);
         return [out];
       },
     })),
@@ -187,6 +190,9 @@ function fixedCases(): Case[] {
     convCase(2, 7, 11, 3, "relu", true, false),
     convCase(3, 1, 13, 4, "identity", false, true),
     convCase(2, 40, 11, 4, "silu", true, true), // longer than a block of positions (16 on the GPU)
+    convCase(2, 3, 9, 4, "silu", false, true), // fewer positions than taps: the new state keeps old entries
+    convCase(1, 20, 18, 4, "identity", false, false, "f16"),
+    convCase(2, 6, 12, 4, "silu", false, true, "bf16"),
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 4, false),
     ssmCase("ssdScan", 2, 21, 6, 5, 3, 7, 8, true),
     ssmCase("ssdScan", 1, 9, 4, 8, 1, 16, 32, false),
