@@ -93,6 +93,8 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
     ...result,
     // which WASM build ran (relaxed SIMD where the engine validates it)
     ...(wasm ? { wasm_build: wasm.relaxedSimd ? "relaxed simd" : wasm.simd ? "simd" : "scalar" } : {}),
+    // whether f16 blocks holding subnormal halves are widened exactly (the backend's timing of this CPU)
+    ...(wasm ? { subnormal_map: wasm.subnormalMap } : {}),
     threads,
     batch,
     prompt_tokens: promptTokens,
