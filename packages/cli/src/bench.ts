@@ -12,8 +12,9 @@ export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MOD
   [--backend auto|webgpu|wasm|reference] [--threads N] [--batch B] [--prompt-tokens 512] [--gen-tokens 128] [--baseline] [--json]
 
 Prefill and decode speed. --shape makes deterministic random weights of that released model's shape in
-memory (no files; a quantized --dtype quantizes the matrices, the rest stays f32). Prints the machine's memory bandwidth (read by a WebAssembly SIMD loop on the same number of
-threads) and the decode limit it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
+memory (no files; a quantized --dtype quantizes the matrices, the rest stays f32). Prints the memory bandwidth of
+the backend's device (on the CPU: read by a WebAssembly SIMD loop on the same number of threads; on a GPU: buffer
+copies, read plus written) and the decode limit it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
 speedups against it. --json prints one object.`;
 
 interface Result {
@@ -48,13 +49,17 @@ async function measure(model: Mamba2Model, batch: number, promptTokens: number, 
   return { backend: model.backend.name, prefill_tokens_per_s: (batch * promptTokens) / prefill, decode_tokens_per_s: (batch * genTokens) / decode };
 }
 
-/** Best of 3 reads of 256 MiB with the WASM SIMD loop on `threads` threads, in bytes per second. */
-async function bandwidth(threads: number): Promise<number> {
+/**
+ * The memory bandwidth of the backend's device in bytes per second, and how it was read: the backend's own probe
+ * (a GPU), else the best of 3 reads of 256 MiB with the WASM SIMD loop on `threads` threads.
+ */
+async function bandwidth(backend: Mamba2Model["backend"], threads: number): Promise<{ bw: number; probe: string }> {
+  if (backend.memoryBandwidth) return { bw: await backend.memoryBandwidth(), probe: `${backend.name} buffer copies` };
   const probe = await createWasmBackend({ threads });
   const bytes = 256 * 2 ** 20;
   const seconds = Math.min(...[0, 1, 2].map(() => probe.readBandwidth(bytes)));
   probe.dispose();
-  return bytes / seconds;
+  return { bw: bytes / seconds, probe: `wasm read, ${threads} thread(s)` };
 }
 
 export async function benchCommand(flags: Flags, out: (s: string) => void): Promise<void> {
@@ -82,7 +87,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
   const { model } = await load(flags);
   const weightBytes = weightBytesOf(model);
   const result = await measure(model, batch, promptTokens, genTokens);
-  const bw = await bandwidth(threads);
+  const { bw, probe } = await bandwidth(model.backend, threads);
   // The reference backend is the baseline: a short run (its speed per token hardly depends on the lengths).
   const baseline = flags.baseline === true ? await measure((await load({ backend: "reference" })).model, batch, Math.min(promptTokens, 64), Math.min(genTokens, 4)) : null;
 
@@ -101,6 +106,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
     gen_tokens: genTokens,
     weight_bytes: weightBytes,
     bandwidth_gb_per_s: bw / 1e9,
+    bandwidth_probe: probe,
     decode_limit_tokens_per_s: (batch * bw) / weightBytes,
     baseline,
   };
@@ -116,7 +122,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
   const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
   out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps, ${threads} thread(s)${wasm ? `, ${summary.wasm_build} build` : ""}\n`);
   for (const r of rows) out(`| ${r.map((v, c) => v.padEnd(width[c])).join(" | ")} |\n`);
-  out(`memory bandwidth ${fmt(bw / 1e9)} GB/s (${threads} thread(s)); ${fmt(weightBytes / 1e6)} MB of weights per token → decode limit ${fmt(summary.decode_limit_tokens_per_s)} tok/s\n`);
+  out(`memory bandwidth ${fmt(bw / 1e9)} GB/s (${probe}); ${fmt(weightBytes / 1e6)} MB of weights per token → decode limit ${fmt(summary.decode_limit_tokens_per_s)} tok/s\n`);
 }
 
 /** Bytes of weights one decode step reads: every tensor but the embedding table, of which it reads one row. */

@@ -141,6 +141,7 @@ describe("mamba2 bench", () => {
     expect(out).toMatchObject({ backend: "wasm", wasm_build: "relaxed simd", batch: 2, prompt_tokens: 16, gen_tokens: 4, baseline: { backend: "reference" } });
     for (const k of ["prefill_tokens_per_s", "decode_tokens_per_s", "bandwidth_gb_per_s", "decode_limit_tokens_per_s"]) expect(out[k]).toBeGreaterThan(0);
     expect(typeof out.subnormal_map).toBe("boolean");
+    expect(out.bandwidth_probe).toBe("wasm read, 1 thread(s)");
     expect(out.weight_bytes).toBe(4 * (2 * (64 + 296 * 64 + 160 * 4 + 160 + 3 * 8 + 128 + 64 * 128) + 64 + 300 * 64));
   });
 });

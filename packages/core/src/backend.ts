@@ -139,6 +139,11 @@ export interface Backend<T extends Tensor = Tensor> {
    * (tensors, options); freeing any tensor forgets every key.
    */
   replay?(key: string, record: () => void): void;
+  /**
+   * Optional (a backend with memory of its own, a GPU's): bytes per second that memory moves, measured now (the
+   * decode limit of `mamba2 bench`). Backends without it run on the host's memory.
+   */
+  memoryBandwidth?(): Promise<number>;
   free(t: T): void;
 }
 
