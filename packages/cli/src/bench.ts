@@ -13,8 +13,8 @@ export const BENCH_HELP = `mamba2 bench [--model DIR | --shape ${Object.keys(MOD
 
 Prefill and decode speed. --shape makes deterministic random weights of that released model's shape in
 memory (no files; a quantized --dtype quantizes the matrices, the rest stays f32). Prints the memory bandwidth of
-the backend's device (on the CPU: read by a WebAssembly SIMD loop on the same number of threads; on a GPU: buffer
-copies, read plus written) and the decode limit it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
+the backend's device (on the CPU: read by a WebAssembly SIMD loop on the same number of threads; on a GPU: read by
+a compute kernel) and the decode limit it implies (bytes of weights per token / bandwidth). --baseline adds a short run of the reference backend and the
 speedups against it. --json prints one object.`;
 
 interface Result {
@@ -54,7 +54,7 @@ async function measure(model: Mamba2Model, batch: number, promptTokens: number, 
  * (a GPU), else the best of 3 reads of 256 MiB with the WASM SIMD loop on `threads` threads.
  */
 async function bandwidth(backend: Mamba2Model["backend"], threads: number): Promise<{ bw: number; probe: string }> {
-  if (backend.memoryBandwidth) return { bw: await backend.memoryBandwidth(), probe: `${backend.name} buffer copies` };
+  if (backend.memoryBandwidth) return { bw: await backend.memoryBandwidth(), probe: `${backend.name} read kernel` };
   const probe = await createWasmBackend({ threads });
   const bytes = 256 * 2 ** 20;
   const seconds = Math.min(...[0, 1, 2].map(() => probe.readBandwidth(bytes)));

@@ -4,7 +4,7 @@
  * only token ids (or the logits when sampling on the host).
  */
 import { type Backend, DEFAULT_WEIGHT_DTYPES, fail, isQuantized, type Kernels, QUANT_DTYPES, tensorBytes, toFloat32, type WeightDType } from "@mamba2/core";
-import { copyBandwidth } from "./bandwidth.js";
+import { readBandwidth } from "./bandwidth.js";
 import { acquireDevice, type DeviceOptions, type GpuFeatures } from "./device.js";
 import { add } from "./programs/add.js";
 import { argmax } from "./programs/argmax.js";
@@ -38,7 +38,7 @@ export interface WebGpuBackend extends Backend<GpuTensor> {
   readonly adapter: string;
   /** Submits so far (a decode step is one). */
   readonly submits: number;
-  /** Bytes per second of buffer copies on the device, read plus written (see bandwidth.ts). */
+  /** Bytes per second a kernel reads from the device's memory (see bandwidth.ts). */
   memoryBandwidth(): Promise<number>;
   /** Waits for the queued work (for benchmarks). */
   sync(): Promise<void>;
@@ -188,7 +188,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     free(t) {
       for (const p of t.parts) runner.release(p.buffer);
     },
-    memoryBandwidth: () => copyBandwidth(runner, device),
+    memoryBandwidth: () => readBandwidth(runner, device),
     startProfile: () => runner.startProfile(),
     stopProfile: () => runner.stopProfile(),
     async sync() {

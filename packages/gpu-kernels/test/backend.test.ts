@@ -114,7 +114,7 @@ describe("webgpu backend", () => {
     be.dispose();
   });
 
-  it("measures its memory's bandwidth by buffer copies between the steps of a decode, which go on unchanged", async () => {
+  it("measures its memory's read bandwidth between the steps of a decode, which go on unchanged", async () => {
     const be = await createWebGpuBackend({ gpu: await nodeGpu() });
     const model = await loadModelFromDir(tiny, { backend: be });
     const [a, b] = [model.createCache(1), model.createCache(1)];
@@ -122,8 +122,8 @@ describe("webgpu backend", () => {
     expect(await model.nextGreedy([1, 2, 3], b)).toEqual(first);
     const before = await model.nextGreedy([first[0]], a); // the step from cache a before the probe, from b after it
     const bw = await be.memoryBandwidth();
-    // anything from a CPU driver's memcpy (SwiftShader) to an HBM GPU's
-    expect(bw).toBeGreaterThan(1e8);
+    // anything from a CPU driver's (SwiftShader) to an HBM GPU's
+    expect(bw).toBeGreaterThan(1e7);
     expect(bw).toBeLessThan(1e14);
     expect(await model.nextGreedy([first[0]], b)).toEqual(before);
     be.dispose();
