@@ -9,6 +9,7 @@ import { acquireDevice, type DeviceOptions, type GpuFeatures } from "./device.js
 import { add } from "./programs/add.js";
 import { argmax } from "./programs/argmax.js";
 import { causalConv1d } from "./programs/causal-conv1d.js";
+import { copy } from "./programs/copy.js";
 import type { Context } from "./programs/context.js";
 import { embedding } from "./programs/embedding.js";
 import { gatedRmsNorm } from "./programs/gated-rms-norm.js";
@@ -182,9 +183,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     readF32: async (t) => new Float32Array(await read(t)),
     readI32: async (t) => new Int32Array(await read(t)),
     replay: (key, record) => runner.replay(key, record),
-    copy(dst, src) {
-      src.parts.forEach((p, i) => runner.copy(dst.parts[i].buffer, dst.parts[i].offset ?? 0, p.buffer, p.offset ?? 0, p.size));
-    },
+    copy: (dst, src) => copy(ctx, dst, src),
     free(t) {
       for (const p of t.parts) runner.release(p.buffer);
     },

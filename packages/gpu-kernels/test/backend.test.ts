@@ -114,6 +114,23 @@ describe("webgpu backend", () => {
     be.dispose();
   });
 
+  it("copies tensors by a kernel: odd sizes, stacked tensors whole and one by one; not within one stack", async () => {
+    const be = await createWebGpuBackend({ gpu: await nodeGpu() });
+    const data = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => seed + i / 8);
+    const [a, b] = [be.zeros([37], "f32"), be.zeros([37], "f32")];
+    be.write(a, data(37, 1));
+    be.copy(b, a);
+    expect(await be.readF32(b)).toEqual(data(37, 1));
+    const [s, t] = [be.stack!([5, 7], 3)!, be.stack!([5, 7], 3)!]; // 140-byte items, 256 bytes apart
+    s.items.forEach((item, i) => be.write(item, data(35, 10 * i)));
+    be.copy(t.whole, s.whole);
+    for (const [i, item] of t.items.entries()) expect(await be.readF32(item)).toEqual(data(35, 10 * i));
+    be.copy(t.items[0], s.items[2]);
+    expect(await be.readF32(t.items[0])).toEqual(data(35, 20));
+    expect(() => be.copy(s.items[1], s.items[0])).toThrow(/^copy: the source and the destination are in one buffer/);
+    be.dispose();
+  });
+
   it("measures its memory's read bandwidth between the steps of a decode, which go on unchanged", async () => {
     const be = await createWebGpuBackend({ gpu: await nodeGpu() });
     const model = await loadModelFromDir(tiny, { backend: be });
