@@ -120,7 +120,7 @@ export async function benchCommand(flags: Flags, out: (s: string) => void): Prom
     rows.push(["speedup", `${fmt(result.prefill_tokens_per_s / baseline.prefill_tokens_per_s)}×`, `${fmt(result.decode_tokens_per_s / baseline.decode_tokens_per_s)}×`]);
   }
   const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
-  out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps, ${threads} thread(s)${wasm ? `, ${summary.wasm_build} build` : ""}\n`);
+  out(`${summary.model}, ${summary.dtype}, batch ${batch}, ${promptTokens}-token prompt, ${genTokens} decode steps${wasm ? `, ${threads} thread(s), ${summary.wasm_build} build` : ""}\n`);
   for (const r of rows) out(`| ${r.map((v, c) => v.padEnd(width[c])).join(" | ")} |\n`);
   out(`memory bandwidth ${fmt(bw / 1e9)} GB/s (${probe}); ${fmt(weightBytes / 1e6)} MB of weights per token → decode limit ${fmt(summary.decode_limit_tokens_per_s)} tok/s\n`);
 }
