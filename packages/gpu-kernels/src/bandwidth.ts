@@ -13,11 +13,12 @@ import { compose, Params } from "./wgsl.js";
 /** Invocations of the grid: enough to keep a large GPU's memory busy, each striding over the buffer. */
 const THREADS = 4096 * 256;
 
-export async function readBandwidth(runner: Runner, device: GPUDevice): Promise<number> {
+/** `buffer`: the backend's allocator (a storage buffer of that many bytes; out of memory becomes the device's error). */
+export async function readBandwidth(runner: Runner, buffer: (bytes: number, what: string) => GPUBuffer): Promise<number> {
+  const device = runner.device;
   const limits = device.limits;
   const size = Math.min(256 * 2 ** 20, Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / 16) * 16);
-  const usage = GPUBufferUsage.STORAGE;
-  const [src, out] = [device.createBuffer({ size, usage }), device.createBuffer({ size: 16, usage })];
+  const [src, out] = [buffer(size, "the bandwidth probe"), buffer(16, "the bandwidth probe")];
   const pass = () => runner.dispatch({
     key: "read-bandwidth",
     source: () => compose(header({}), source),

@@ -187,7 +187,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     free(t) {
       for (const p of t.parts) runner.release(p.buffer);
     },
-    memoryBandwidth: () => readBandwidth(runner, device),
+    memoryBandwidth: () => readBandwidth(runner, buffer),
     startProfile: () => runner.startProfile(),
     stopProfile: () => runner.stopProfile(),
     async sync() {
