@@ -65,10 +65,10 @@ interface RunInput<T extends Tensor> {
   device: DeviceStep<T> | null;
 }
 
-/** A decode step's choice of tokens into ws.tokens; `key` names it and its options (see run). */
+/** A decode step's choice of tokens into `tokens` (i32 [B]); `key` names it and its options (see run). */
 interface Pick<T extends Tensor> {
   readonly key: string;
-  record(ws: Workspace<T>): void;
+  record(ws: Workspace<T>, tokens: T): void;
 }
 
 /**
@@ -145,7 +145,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const input = this.input(ids);
     const ws = this.workspace(input.batch, input.steps);
     this.backend.write(ws.ids, input.ids!);
-    this.embedInto(ws);
+    this.embedInto(ws, ws.ids);
     return this.backend.readF32(ws.h);
   }
 
@@ -156,8 +156,8 @@ export class Mamba2Model<T extends Tensor = Tensor> {
    */
   async nextGreedy(ids: TokenIds | DeviceStep<T>, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
     const input = this.input(ids);
-    const ws = this.run(input, attentionMask, cache, null, { key: "argmax", record: (ws) => this.backend.kernels.argmax(ws.tokens, this.head(ws, "last")) });
-    return this.backend.readI32(ws.tokens);
+    const ws = this.run(input, attentionMask, cache, null, { key: "argmax", record: (ws, tokens) => this.backend.kernels.argmax(tokens, this.head(ws, "last")) });
+    return this.backend.readI32(input.device?.tokens ?? ws.tokens);
   }
 
   /**
@@ -173,9 +173,10 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     const o = draw.options;
     const pick: Pick<T> = {
       key: `sample ${o.temperature} ${o.topK} ${o.topP} ${o.minP}`,
-      record: (ws) => sample.call(this.backend.kernels, ws.tokens, this.head(ws, "last"), ws.draws, o),
+      record: (ws, tokens) => sample.call(this.backend.kernels, tokens, this.head(ws, "last"), ws.draws, o),
     };
-    return this.backend.readI32(this.run(input, attentionMask, cache, null, pick).tokens);
+    const ws = this.run(input, attentionMask, cache, null, pick);
+    return this.backend.readI32(input.device?.tokens ?? ws.tokens);
   }
 
   /** Like nextGreedy, but returns the last position's logits [B, V] for sampling on the host. */
@@ -252,7 +253,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
 
   /**
    * The blocks: leaves the last hidden state (before norm_f) in ws.h, then records `pick` (a step's choice of
-   * tokens into ws.tokens, also copied to a DeviceStep's tokens). A DeviceStep's commands are the same every step,
+   * tokens into ws.tokens, or a DeviceStep's tokens, its input). A DeviceStep's commands are the same every step,
    * so a backend that can replay them (Backend.replay) records them once per model, adapter, cache, step, mask
    * presence and pick.
    */
@@ -267,14 +268,10 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     if (input.ids) be.write(ws.ids, input.ids);
     if (input.embeds) be.write(ws.h, input.embeds);
     const record = () => {
-      if (device) {
-        be.copy(ws.ids, device.tokens);
-        device.backup.copyFrom(cache);
-      }
-      if (!input.embeds) this.embedInto(ws);
+      if (device) device.backup.copyFrom(cache);
+      if (!input.embeds) this.embedInto(ws, device?.tokens ?? ws.ids);
       this.blocks(ws, mask ? ws.mask : null, cache, layerOut);
-      if (pick) pick.record(ws);
-      if (device) be.copy(device.tokens, ws.tokens);
+      if (pick) pick.record(ws, device?.tokens ?? ws.tokens);
     };
     if (device && pick && be.replay) {
       be.replay([this, this.lora, cache, device].map(objectId).join(" ") + ` ${mask ? "masked" : "full"} ${pick.key}`, record);
@@ -321,14 +318,14 @@ export class Mamba2Model<T extends Tensor = Tensor> {
     });
   }
 
-  /** ws.h ← the embeddings of ws.ids, plus the LoRA adapter's. */
-  private embedInto(ws: Workspace<T>): void {
+  /** ws.h ← the embeddings of ids (i32 [B·T]), plus the LoRA adapter's. */
+  private embedInto(ws: Workspace<T>, ids: T): void {
     const k = this.backend.kernels;
-    k.embedding(ws.h, this.weights.embeddings, ws.ids);
+    k.embedding(ws.h, this.weights.embeddings, ids);
     const e = this.lora?.embeddings;
     if (e) {
       const mid = this.scratch(ws, "lora", [ws.h.shape[0], e.rank]);
-      k.embedding(mid, e.A, ws.ids);
+      k.embedding(mid, e.A, ids);
       this.addLoraB(ws, ws.h, mid, e);
     }
   }

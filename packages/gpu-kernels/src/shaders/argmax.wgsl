@@ -1,13 +1,13 @@
 // out[r] = the first index of the largest x[r, :], one workgroup per row. out i32 [R], x [R, V].
-// Each invocation loads 8 strided elements at once (independent loads: a row is read in V / 2048 round trips
-// instead of V / 256), then compares them in index order. Completed by programs/argmax.ts with the reductions
-// (Lane, wg_argmax) and GRID.
+// Each invocation loads 32 strided elements at once (independent loads: a row is read in V / 8192 round trips
+// instead of V / 256; one workgroup alone on the GPU waits on memory, not on compute), then compares them in
+// index order. Completed by programs/argmax.ts with the reductions (Lane, wg_argmax) and GRID.
 struct Params { rows: u32, v: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 
-const LOADS = 8u;
+const LOADS = 32u;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, lane: Lane) {
