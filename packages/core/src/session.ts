@@ -69,6 +69,8 @@ export interface Completion {
 
 export class Mamba2Session<T extends Tensor = Tensor> {
   private state: Mamba2State<T> | null = null;
+  /** Decoding ahead on a queued backend, kept between calls (see Lookahead). */
+  private ahead: Lookahead<T> | null = null;
 
   constructor(readonly model: Mamba2Model<T>) {}
 
@@ -106,15 +108,26 @@ export class Mamba2Session<T extends Tensor = Tensor> {
     const draw = onDevice && sampled ? () => ({ options: drawOn, u: Float32Array.from(state.rngs, (rng, b) => (done[b] ? 0 : rng.next())) }) : undefined;
     const { signal } = options;
 
-    const ahead = onDevice && this.model.backend.queued && maxNew > 1 ? new Lookahead(this.model, state, draw) : null;
+    this.ahead?.undo(); // a step ahead left by a generator dropped without being closed
+    const ahead = onDevice && this.model.backend.queued && maxNew > 1 ? this.lookahead(state.batch) : null;
+    // going on without new input: the first step is a device step too, from the pending tokens
+    const pendingOnly = ahead && state.pending && rows.every((r) => r.length === 0) ? Int32Array.from(state.pending) : null;
     try {
-      let next = await this.feedInput(state, rows, { chunk, want, draw, signal });
+      let next: Next;
+      if (ahead && pendingOnly) {
+        signal?.throwIfAborted();
+        ahead.record(state, draw, done, pendingOnly);
+        ahead.record(state, draw, done); // step 1, from step 0's tokens on the device, before the host reads them
+        next = { ids: await ahead.take() };
+      } else {
+        next = await this.feedInput(state, rows, { chunk, want, draw, signal });
+      }
       const vocab = this.model.dims.vocab;
       for (let step = 0; step < maxNew; step++) {
         const more = step + 1 < maxNew;
         if (step > 0 && ahead) {
           signal?.throwIfAborted();
-          if (more) ahead.record(done); // from this step's tokens on the device, before the host reads them
+          if (more) ahead.record(state, draw, done); // from this step's tokens on the device, before the host reads them
           next = { ids: await ahead.take() };
         } else if (step > 0) {
           const ids = Array.from(state.pending!, (t) => [t]);
@@ -137,10 +150,10 @@ export class Mamba2Session<T extends Tensor = Tensor> {
         state.logits = null;
         if (ahead && more && !done.every(Boolean)) {
           // the first step ahead starts from the host's tokens; a step recorded while a row was ending is redone
-          if (step === 0) ahead.record(done, pending);
+          if (step === 0 && !pendingOnly) ahead.record(state, draw, done, pending);
           else if (deltas.some((d) => d.finish)) {
             ahead.undo();
-            ahead.record(done, pending);
+            ahead.record(state, draw, done, pending);
           }
         }
         yield* deltas;
@@ -149,7 +162,6 @@ export class Mamba2Session<T extends Tensor = Tensor> {
       if (maxNew === 0 && "logits" in next) state.logits = next.logits;
     } finally {
       ahead?.undo();
-      ahead?.free();
     }
   }
 
@@ -176,12 +188,14 @@ export class Mamba2Session<T extends Tensor = Tensor> {
   /** A snapshot of the state (an independent copy on the device) for `loadState` or `serializeState`. */
   saveState(): Mamba2State<T> {
     if (!this.state) fail("saveState: the session is empty (nothing was fed yet)");
+    this.ahead?.undo();
     return this.state.clone();
   }
 
   /** Continues from `state` (copied: the snapshot stays usable) instead of what the session held. */
   loadState(state: Mamba2State<T>): void {
     if (state.model !== this.model) fail("loadState: the state belongs to another model object (deserializeState it with this model)");
+    this.ahead?.undo();
     this.state?.free();
     this.state = state.clone();
   }
@@ -189,18 +203,30 @@ export class Mamba2Session<T extends Tensor = Tensor> {
   /** An independent session that continues from the same point. */
   fork(): Mamba2Session<T> {
     const s = new Mamba2Session(this.model);
+    this.ahead?.undo();
     s.state = this.state?.clone() ?? null;
     return s;
   }
 
   /** Back to the empty session (the next input sets the batch size again). */
   reset(): void {
+    this.ahead?.free();
     this.state?.free();
     this.state = null;
+    this.ahead = null;
   }
 
   free(): void {
     this.reset();
+  }
+
+  /** The session's Lookahead for `batch` rows. */
+  private lookahead(batch: number): Lookahead<T> {
+    if (this.ahead?.batch !== batch) {
+      this.ahead?.free();
+      this.ahead = new Lookahead(this.model, batch);
+    }
+    return this.ahead;
   }
 
   /** The session's state for this input: a new one for the first input; the seeds applied. */

@@ -14,11 +14,16 @@ const greedyA = ints(g.get("greedy_tokens_a")!);
 let plain: Mamba2Model;
 let queued: Mamba2Model;
 let copies = 0;
+let allocations = 0;
 beforeAll(async () => {
   plain = await loadModelFromDir(fixtureDir("tiny"));
   const ref = createReferenceBackend();
   const copy = ref.copy.bind(ref);
-  queued = await loadModelFromDir(fixtureDir("tiny"), { backend: { ...ref, queued: true, copy: (d, s) => (copies++, copy(d, s)) } });
+  const zeros = ref.zeros.bind(ref);
+  const backend = { ...ref, queued: true, copy: ref.copy, zeros: ref.zeros };
+  backend.copy = (d, s) => (copies++, copy(d, s));
+  backend.zeros = (shape, dtype) => (allocations++, zeros(shape, dtype));
+  queued = await loadModelFromDir(fixtureDir("tiny"), { backend });
 });
 
 /** Everything a session holds after a run: the deltas, the pending tokens, the generators and the cache. */
@@ -44,9 +49,23 @@ describe("decoding one step ahead on a queued backend", () => {
     expect((await s.complete(promptA, { maxNewTokens: 12, eosTokenId: null })).tokens).toEqual([greedyA]);
   });
 
+  it("a session keeps its step's tensors from one call to the next (a replayed step stays recorded)", async () => {
+    const s = queued.createSession();
+    await s.complete(promptA, { maxNewTokens: 4, eosTokenId: null });
+    const before = allocations;
+    await s.complete(undefined, { maxNewTokens: 4, eosTokenId: null });
+    expect(allocations).toBe(before);
+    s.free();
+  });
+
   it("a batch where one row ends on EOS mid-way (greedy), then continued with new input", async () => {
     const o: GenerateOptions = { maxNewTokens: 10, eosTokenId: greedyA[3] };
     await sameOnBoth(async (s) => [await s.complete([promptA, promptB], o), await s.complete([[5, 6], [7]], { maxNewTokens: 6 })]);
+  });
+
+  it("going on without new input, a row ends on EOS at the first step", async () => {
+    const stop: GenerateOptions = { maxNewTokens: 5, eosTokenId: greedyA[3] };
+    await sameOnBoth(async (s) => [await s.complete([promptA, promptB], { maxNewTokens: 3, eosTokenId: null }), await s.complete(undefined, stop)]);
   });
 
   it("a sampled batch with seeds where rows end on EOS, then continued", async () => {
@@ -62,6 +81,14 @@ describe("decoding one step ahead on a queued backend", () => {
         if (seen.length === 5) break;
       }
       return [seen, await s.complete(undefined, { maxNewTokens: 4, eosTokenId: null })];
+    });
+  });
+
+  it("a generator dropped without being closed: the session goes on from the last step taken", async () => {
+    await sameOnBoth(async (s) => {
+      const g = s.generate([promptA, promptB], { maxNewTokens: 9, eosTokenId: null });
+      const seen = [(await g.next()).value, (await g.next()).value, (await g.next()).value];
+      return [seen, await s.complete(undefined, { maxNewTokens: 4, eosTokenId: null }), await s.complete([[3], [4]], { maxNewTokens: 3 })];
     });
   });
 
