@@ -23,11 +23,16 @@ interface Result {
   decode_tokens_per_s: number;
 }
 
+/** Decode steps of the warm-up (at most genTokens). */
+const WARM_STEPS = 32;
+
 /**
- * Times one prefill of B × promptTokens ids (which picks the first token), then genTokens greedy decode steps, as a
- * generation session runs them (on a queued backend, each step recorded while the one before runs), after an
- * untimed warm-up of the same prefill and two decode steps (as llama-bench does): JavaScript engines optimize
- * WebAssembly and JS after their first calls, a GPU compiles the pipelines of each code path on first use.
+ * Times one prefill of B × promptTokens ids (which picks the first token) in a new session, then genTokens greedy
+ * decode steps, as a generation session runs them (on a queued backend, each step recorded while the one before
+ * runs), in a session warmed up by the same prefill and WARM_STEPS decode steps (as llama-bench times a warmed-up
+ * context): JavaScript engines optimize WebAssembly and JS after their first calls (on the lent H200 a process's
+ * first 128 decode steps ran at 1,428 tok/s, the next 128 at 1,619–1,673), a GPU compiles the pipelines of each
+ * code path on first use, and a WebGPU session records its decode step once, then replays it.
  */
 async function measure(model: Mamba2Model, batch: number, promptTokens: number, genTokens: number): Promise<Result> {
   const vocab = model.dims.vocab;
@@ -35,16 +40,16 @@ async function measure(model: Mamba2Model, batch: number, promptTokens: number, 
   const greedy = (maxNewTokens: number) => ({ maxNewTokens, eosTokenId: null });
   const warm = model.createSession();
   await warm.complete(prompt, greedy(1));
-  await warm.complete(undefined, greedy(2));
-  warm.free();
-  const session = model.createSession();
+  await warm.complete(undefined, greedy(Math.min(WARM_STEPS, genTokens)));
+  const fresh = model.createSession();
   let t0 = performance.now();
-  await session.complete(prompt, greedy(1));
+  await fresh.complete(prompt, greedy(1));
   const prefill = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  await session.complete(undefined, greedy(genTokens));
+  await warm.complete(undefined, greedy(genTokens));
   const decode = (performance.now() - t0) / 1000;
-  session.free();
+  fresh.free(); // after the decode: freeing a tensor drops the WebGPU backend's recorded steps
+  warm.free();
   model.releaseWorkspaces();
   return { backend: model.backend.name, prefill_tokens_per_s: (batch * promptTokens) / prefill, decode_tokens_per_s: (batch * genTokens) / decode };
 }
