@@ -1,12 +1,14 @@
 /**
  * Decode on a real GPU with one of the backend's optional decode aids switched on and off in one process, so that
  * both sides share the machine's state (`node ab.mjs 130m:f32 [2.7b:f16 …]`; AB=replay or AB=stack):
- * - decode tok/s as `mamba2 bench` times it, and the host's time to record and submit one device step (the
- *   synchronous part of nextGreedy), in rounds on, off, off, on, on, off, on, off;
+ * - decode tok/s as `mamba2 bench` times it, the host's time to record and submit one device step (the
+ *   synchronous part of nextGreedy), and the time a step of GEN device steps recorded back to back and read only
+ *   at the end (the GPU's own rate, where recording is faster), in rounds on, off, off, on, on, off, on, off;
  * - the GPU's time a step (the wait after submit, nothing else in flight): device steps, which back the cache up,
  *   against steps from host ids, which do not; stacked states, then per-layer ones, then stacked;
- * - with DOUBLE=1, each fused kernel's share of a step: the wait with that kernel dispatched twice, less the plain
- *   wait (the doubled kernels compute garbage; only the time counts).
+ * - with DOUBLE=1, each fused kernel's share of a step: the time a step of unread device steps with that kernel
+ *   dispatched twice, less the plain time (the doubled kernels compute garbage; only the time counts); likewise
+ *   with the cache's backup copies doubled or left out, and with 2 or 4 steps a submit.
  * GEN sets the decode steps (default 128), HOST the steps per host or GPU figure (32). A folder holding a model in
  * place of SHAPE:DTYPE loads it. How to run it on the lent GPU machine: BENCHMARKS.md.
  */
@@ -48,6 +50,49 @@ async function decodeRate(model: Mamba2Model<GpuTensor>, prompt: number[][]): Pr
   return GEN / ((performance.now() - s) / 1000);
 }
 
+/**
+ * GEN device steps recorded back to back and read only at the end: ms a step, and the host's ms a step recording.
+ * With `perSubmit` > 1, only every perSubmit-th step's tokens are read (a read submits what was recorded).
+ */
+async function unread(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, perSubmit = 1): Promise<{ step: number; recorded: number }> {
+  const cache = model.createCache(1);
+  const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) }; // new tensors: the step is recorded anew
+  await model.nextGreedy(step, cache);
+  const readI32 = be.readI32;
+  let n = 0;
+  be.readI32 = (t) => (++n % perSubmit === 0 ? readI32.call(be, t) : Promise.resolve(new Int32Array(1)));
+  const t0 = performance.now();
+  const reads = Array.from({ length: GEN }, () => model.nextGreedy(step, cache));
+  const recorded = performance.now() - t0;
+  await Promise.all(reads);
+  await be.sync();
+  const total = performance.now() - t0;
+  be.readI32 = readI32;
+  cache.free();
+  step.backup.free();
+  be.free(step.tokens);
+  return { step: total / GEN, recorded: recorded / GEN };
+}
+
+/** GEN device steps, each awaited with `ahead` more recorded after it (a session's loop without the session): ms a step. */
+async function loop(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, ahead: number): Promise<number> {
+  const cache = model.createCache(1);
+  const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) };
+  await model.nextGreedy(step, cache);
+  const t0 = performance.now();
+  const queue = Array.from({ length: ahead }, () => model.nextGreedy(step, cache));
+  for (let i = 0; i < GEN; i++) {
+    queue.push(model.nextGreedy(step, cache));
+    await queue.shift();
+  }
+  await Promise.all(queue);
+  const ms = (performance.now() - t0) / GEN;
+  cache.free();
+  step.backup.free();
+  be.free(step.tokens);
+  return ms;
+}
+
 const gpu = await nodeGpu();
 for (const arg of process.argv.slice(2)) {
   const [shape, dtype = "f32"] = arg.split(":");
@@ -70,7 +115,10 @@ for (const arg of process.argv.slice(2)) {
     cache.free();
     step.backup.free();
     be.free(step.tokens);
-    console.log(`  ${AB} ${on ? "on " : "off"}: decode ${rate.toFixed(1)} tok/s, host ${host.toFixed(3)} ms a step`);
+    const u = await unread(model, be);
+    const loops: string[] = [];
+    for (const a of [0, 1, 2]) loops.push(`${a}: ${(await loop(model, be, a)).toFixed(3)}`);
+    console.log(`  ${AB} ${on ? "on " : "off"}: decode ${rate.toFixed(1)} tok/s, host ${host.toFixed(3)} ms a step; ${GEN} steps unread: ${u.step.toFixed(3)} ms a step (recorded in ${u.recorded.toFixed(3)}); loops with steps ahead ${loops.join(", ")} ms a step`);
   }
   set("replay", true);
 
@@ -90,20 +138,25 @@ for (const arg of process.argv.slice(2)) {
 
   if (process.env.DOUBLE) {
     const kernels = be.kernels as unknown as Record<string, (...a: unknown[]) => void>;
-    const cache = model.createCache(1);
-    const wait = () => steps(() => model.nextGreedy([[7]], cache), "wait");
+    const wait = async () => (await unread(model, be)).step;
     for (let round = 0; round < 2; round++) {
       const base = await wait();
       const parts = [`plain ${base.toFixed(3)} ms`];
-      for (const name of ["rmsNormMatmulConv", "ssmStep", "gatedNormMatmulAdd", "rmsNormMatmul", "argmax", "embedding"]) {
-        const f = kernels[name];
-        kernels[name] = (...a) => (f(...a), f(...a));
+      const backend = be as unknown as Record<string, (...a: unknown[]) => void>;
+      const copy = backend.copy;
+      const names = ["rmsNormMatmulConv", "ssmStep", "gatedNormMatmulAdd", "rmsNormMatmul", "argmax", "embedding"];
+      for (const [fns, name] of [...names.map((n) => [kernels, n] as const), [backend, "copy"] as const]) {
+        const f = fns[name];
+        fns[name] = (...a) => (f(...a), f(...a));
         parts.push(`${name} +${((await wait()) - base).toFixed(3)}`);
-        kernels[name] = f;
+        fns[name] = f;
       }
+      for (const k of [2, 4]) parts.push(`${k} steps a submit ${((await unread(model, be, k)).step - base).toFixed(3)}`);
+      backend.copy = () => {};
+      parts.push(`copy skipped ${((await wait()) - base).toFixed(3)}`);
+      backend.copy = copy;
       console.log(`  doubled (ms a step): ${parts.join(", ")}`);
     }
-    cache.free();
   }
   model.releaseWorkspaces();
   be.dispose();
