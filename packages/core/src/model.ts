@@ -155,9 +155,7 @@ export class Mamba2Model<T extends Tensor = Tensor> {
    * tokens already on the device (and everything up to the read is recorded before this returns).
    */
   async nextGreedy(ids: TokenIds | DeviceStep<T>, cache: Mamba2Cache<T>, attentionMask?: ForwardOptions["attentionMask"]): Promise<Int32Array> {
-    const input = this.input(ids);
-    const ws = this.run(input, attentionMask, cache, null, { key: "argmax", record: (ws, tokens) => this.backend.kernels.argmax(tokens, this.head(ws, "last")) });
-    return this.backend.readI32(input.device?.tokens ?? ws.tokens);
+    return this.runPick(this.input(ids), attentionMask, cache, { key: "argmax", record: (ws, tokens) => this.backend.kernels.argmax(tokens, this.head(ws, "last")) });
   }
 
   /**
@@ -175,6 +173,11 @@ export class Mamba2Model<T extends Tensor = Tensor> {
       key: `sample ${o.temperature} ${o.topK} ${o.topP} ${o.minP}`,
       record: (ws, tokens) => sample.call(this.backend.kernels, tokens, this.head(ws, "last"), ws.draws, o),
     };
+    return this.runPick(input, attentionMask, cache, pick);
+  }
+
+  /** Runs the blocks and `pick`, then reads the tokens it chose (into ws.tokens, or a DeviceStep's tokens). */
+  private async runPick(input: RunInput<T>, attentionMask: ForwardOptions["attentionMask"], cache: Mamba2Cache<T>, pick: Pick<T>): Promise<Int32Array> {
     const ws = this.run(input, attentionMask, cache, null, pick);
     return this.backend.readI32(input.device?.tokens ?? ws.tokens);
   }

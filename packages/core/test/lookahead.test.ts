@@ -20,10 +20,9 @@ beforeAll(async () => {
   const ref = createReferenceBackend();
   const copy = ref.copy.bind(ref);
   const zeros = ref.zeros.bind(ref);
-  const backend = { ...ref, queued: true, copy: ref.copy, zeros: ref.zeros };
-  backend.copy = (d, s) => (copies++, copy(d, s));
-  backend.zeros = (shape, dtype) => (allocations++, zeros(shape, dtype));
-  queued = await loadModelFromDir(fixtureDir("tiny"), { backend });
+  queued = await loadModelFromDir(fixtureDir("tiny"), {
+    backend: { ...ref, queued: true, copy: (d, s) => (copies++, copy(d, s)), zeros: (shape, dtype) => (allocations++, zeros(shape, dtype)) },
+  });
 });
 
 /** Everything a session holds after a run: the deltas, the pending tokens, the generators and the cache. */
