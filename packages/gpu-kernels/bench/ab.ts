@@ -12,7 +12,7 @@
  * GEN sets the decode steps (default 128), HOST the steps per host or GPU figure (32). A folder holding a model in
  * place of SHAPE:DTYPE loads it. How to run it on the lent GPU machine: BENCHMARKS.md.
  */
-import { buildModel, type Mamba2Model, shapeConfig, syntheticWeights, type WeightDType } from "@mamba2/core";
+import { buildModel, type DeviceStep, type Mamba2Cache, type Mamba2Model, shapeConfig, syntheticWeights, type WeightDType } from "@mamba2/core";
 import { loadModelFromDir } from "@mamba2/core/node";
 import { createWebGpuBackend, type GpuTensor, type WebGpuBackend } from "../src/index.js";
 import { nodeGpu } from "../src/node.js";
@@ -50,47 +50,55 @@ async function decodeRate(model: Mamba2Model<GpuTensor>, prompt: number[][]): Pr
   return GEN / ((performance.now() - s) / 1000);
 }
 
+/** `use` on a new one-row cache and DeviceStep (new tensors: their steps are recorded anew), freed afterwards. */
+async function withStep<R>(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, use: (cache: Mamba2Cache<GpuTensor>, step: DeviceStep<GpuTensor>) => Promise<R>): Promise<R> {
+  const cache = model.createCache(1);
+  const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) };
+  try {
+    return await use(cache, step);
+  } finally {
+    cache.free();
+    step.backup.free();
+    be.free(step.tokens);
+  }
+}
+
 /**
  * GEN device steps recorded back to back and read only at the end: ms a step, and the host's ms a step recording.
  * With `perSubmit` > 1, only every perSubmit-th step's tokens are read (a read submits what was recorded).
  */
-async function unread(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, perSubmit = 1): Promise<{ step: number; recorded: number }> {
-  const cache = model.createCache(1);
-  const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) }; // new tensors: the step is recorded anew
-  await model.nextGreedy(step, cache);
-  const readI32 = be.readI32;
-  let n = 0;
-  be.readI32 = (t) => (++n % perSubmit === 0 ? readI32.call(be, t) : Promise.resolve(new Int32Array(1)));
-  const t0 = performance.now();
-  const reads = Array.from({ length: GEN }, () => model.nextGreedy(step, cache));
-  const recorded = performance.now() - t0;
-  await Promise.all(reads);
-  await be.sync();
-  const total = performance.now() - t0;
-  be.readI32 = readI32;
-  cache.free();
-  step.backup.free();
-  be.free(step.tokens);
-  return { step: total / GEN, recorded: recorded / GEN };
+function unread(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, perSubmit = 1): Promise<{ step: number; recorded: number }> {
+  return withStep(model, be, async (cache, step) => {
+    await model.nextGreedy(step, cache);
+    const readI32 = be.readI32;
+    let n = 0;
+    be.readI32 = (t) => (++n % perSubmit === 0 ? readI32.call(be, t) : Promise.resolve(new Int32Array(1)));
+    try {
+      const t0 = performance.now();
+      const reads = Array.from({ length: GEN }, () => model.nextGreedy(step, cache));
+      const recorded = performance.now() - t0;
+      await Promise.all(reads);
+      await be.sync();
+      return { step: (performance.now() - t0) / GEN, recorded: recorded / GEN };
+    } finally {
+      be.readI32 = readI32;
+    }
+  });
 }
 
 /** GEN device steps, each awaited with `ahead` more recorded after it (a session's loop without the session): ms a step. */
-async function loop(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, ahead: number): Promise<number> {
-  const cache = model.createCache(1);
-  const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) };
-  await model.nextGreedy(step, cache);
-  const t0 = performance.now();
-  const queue = Array.from({ length: ahead }, () => model.nextGreedy(step, cache));
-  for (let i = 0; i < GEN; i++) {
-    queue.push(model.nextGreedy(step, cache));
-    await queue.shift();
-  }
-  await Promise.all(queue);
-  const ms = (performance.now() - t0) / GEN;
-  cache.free();
-  step.backup.free();
-  be.free(step.tokens);
-  return ms;
+function loop(model: Mamba2Model<GpuTensor>, be: WebGpuBackend, ahead: number): Promise<number> {
+  return withStep(model, be, async (cache, step) => {
+    await model.nextGreedy(step, cache);
+    const t0 = performance.now();
+    const queue = Array.from({ length: ahead }, () => model.nextGreedy(step, cache));
+    for (let i = 0; i < GEN; i++) {
+      queue.push(model.nextGreedy(step, cache));
+      await queue.shift();
+    }
+    await Promise.all(queue);
+    return (performance.now() - t0) / GEN;
+  });
 }
 
 const gpu = await nodeGpu();
@@ -109,12 +117,7 @@ for (const arg of process.argv.slice(2)) {
   for (const on of [true, false, false, true, true, false, true, false]) {
     set(AB, on);
     const rate = await decodeRate(model, prompt);
-    const cache = model.createCache(1);
-    const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) };
-    const host = await steps(() => model.nextGreedy(step, cache), "host");
-    cache.free();
-    step.backup.free();
-    be.free(step.tokens);
+    const host = await withStep(model, be, (cache, step) => steps(() => model.nextGreedy(step, cache), "host"));
     const u = await unread(model, be);
     const loops: string[] = [];
     for (const a of [0, 1, 2]) loops.push(`${a}: ${(await loop(model, be, a)).toFixed(3)}`);
@@ -125,13 +128,8 @@ for (const arg of process.argv.slice(2)) {
   for (const stacked of [true, false, true]) {
     set("stack", stacked);
     for (const device of [true, false]) {
-      const cache = model.createCache(1);
-      const step = { tokens: be.zeros([1], "i32"), backup: model.createCache(1) };
-      const wait = await steps(() => (device ? model.nextGreedy(step, cache) : model.nextGreedy([[7]], cache)), "wait");
+      const wait = await withStep(model, be, (cache, step) => steps(() => (device ? model.nextGreedy(step, cache) : model.nextGreedy([[7]], cache)), "wait"));
       console.log(`  GPU wait a step, ${device ? "device step (backup copies)" : "host ids (no copies)"}${stacked ? ", stacked" : ""}: ${wait.toFixed(3)} ms`);
-      cache.free();
-      step.backup.free();
-      be.free(step.tokens);
     }
   }
   set("stack", true);
